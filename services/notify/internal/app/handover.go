@@ -38,7 +38,10 @@ const (
 // the one to notice. Each email is keyed by the event that changed the lead (cause),
 // so a redelivery sends none of them again. A lead recorded as the head by the same
 // change (headBefore was another address) is told both in the one email naming them
-// lead (see headToo).
+// lead (see headToo); a head before named lead, with another head, that they are no
+// longer the head (headNoLonger). A lead before made the head by the same change is
+// told the role passed on by the email recording them as the head (madeHead), and a
+// head recorded by it of the change of lead (headToTell).
 func (a *App) handOver(ctx context.Context, cause string, o Organisation, before, headBefore mail.Person) error {
 	if !o.Announced || o.Withdrawn || o.Lead.Email == "" || strings.EqualFold(before.Email, o.Lead.Email) {
 		return nil
@@ -74,17 +77,23 @@ func (a *App) handOver(ctx context.Context, cause string, o Organisation, before
 	if head != "" {
 		named, subject = append(named, head), subject+andHead
 	}
+	names, people := append(handOverNames(o, before), headBefore.Name), append(handOverPeople(o, before), headBefore)
+	if was := headNoLonger(o, headBefore); was != "" {
+		named, subject = append(named, was), subject+andNoLongerHead
+		names, people = append(names, o.Leader.Name), append(people, o.Leader)
+	}
 	if tellBefore {
 		named = append(named, fmt.Sprintf("%s, the previous nominated lead, is being told by email that the role has passed to you.", upper(before.Name)))
 	}
 	named = append(named, "Sign in, and see what is due, in the Technician Commitment portal:")
 	err = a.tellLeadNamed(ctx, o, Email{Cause: cause, Org: o.ID, Kind: KindLeadNamed, Subject: subject,
-		Content:  mail.Content{Paragraphs: named, Action: link, Names: append(handOverNames(o, before), headBefore.Name)},
-		Mentions: append(handOverPeople(o, before), headBefore)})
+		Content: mail.Content{Paragraphs: named, Action: link, Names: names}, Mentions: people})
 	if err != nil {
 		return err
 	}
-	if tellBefore {
+	// A lead before made the head by the same change is told the lead passed on by the
+	// email recording them as the head (headChanged, madeHead).
+	if tellBefore && !madeHead(o, before, headBefore) {
 		e := Email{Cause: cause, Org: o.ID, Kind: KindLeadReplaced,
 			Subject: fmt.Sprintf("Technician Commitment: you are no longer %s's nominated lead", o.Name),
 			Content: mail.Content{Paragraphs: []string{
@@ -107,7 +116,7 @@ func (a *App) handOver(ctx context.Context, cause string, o Organisation, before
 			return err
 		}
 	}
-	return a.tellHead(ctx, cause, o, before, tellBefore)
+	return a.tellHead(ctx, cause, o, before, headBefore, tellBefore)
 }
 
 // tellLeadNamed sends e, the email naming o's lead (handOver's, addressCorrected's),
@@ -309,14 +318,23 @@ func (a *App) addressCorrected(ctx context.Context, cause string, o Organisation
 	if asHead != "" {
 		named, subject = append(named, asHead), subject+andHead
 	}
+	subject += " at this address"
+	names, people := append(handOverNames(o, before), headBefore.Name), append(handOverPeople(o, before), headBefore)
+	if was := headNoLonger(o, headBefore); was != "" {
+		named, subject = append(named, was), subject+andNoLongerHead
+		names, people = append(names, o.Leader.Name), append(people, o.Leader)
+	}
 	named = append(named,
 		"We have written to your earlier address to say so.",
 		"Sign in, and see what is due, in the Technician Commitment portal:")
-	err := a.tellLeadNamed(ctx, o, Email{Cause: cause, Org: o.ID, Kind: KindLeadNamed, Subject: subject + " at this address",
-		Content:  mail.Content{Paragraphs: named, Action: link, Names: append(handOverNames(o, before), headBefore.Name)},
-		Mentions: append(handOverPeople(o, before), headBefore)})
+	err := a.tellLeadNamed(ctx, o, Email{Cause: cause, Org: o.ID, Kind: KindLeadNamed, Subject: subject,
+		Content: mail.Content{Paragraphs: named, Action: link, Names: names}, Mentions: people})
 	if err != nil {
 		return err
+	}
+	if madeHead(o, before, headBefore) {
+		// Told the address changed by the email recording them as the head.
+		return nil
 	}
 	e := Email{Cause: cause, Org: o.ID, Kind: KindLeadReplaced,
 		Subject: fmt.Sprintf("Technician Commitment: your address as %s's nominated lead has changed", o.Name),
@@ -338,7 +356,7 @@ func (a *App) addressCorrected(ctx context.Context, cause string, o Organisation
 	if err := a.Notify(ctx, e, Recipient{before, RoleLeadBefore}); err != nil {
 		return err
 	}
-	head, ok, err := a.headToTell(ctx, o, before)
+	head, ok, err := a.headToTell(ctx, o, before, headBefore)
 	if err != nil || !ok {
 		return err
 	}
@@ -357,6 +375,39 @@ const (
 	alsoHead = "You are also recorded as the head of "
 	andHead  = " and recorded as its head"
 )
+
+// noLongerHeadOf begins the paragraph of the email naming a lead that says they are
+// no longer recorded as the head (headNoLonger), and andNoLongerHead ends its subject.
+const (
+	noLongerHeadOf  = "You are no longer recorded as the head of "
+	andNoLongerHead = ", and are no longer recorded as its head"
+)
+
+// headNoLonger is the paragraph of the email naming o's lead that says they are no
+// longer recorded as its head, by the same change that named them lead (they were its
+// head, headBefore, and another is now): who is in their place, and that ITSS writes
+// to them as its head; "" when they were not. Sent the email to the head before as
+// well (headChanged), they had two emails at once, one per role, the second saying
+// they remained the lead, which they had not been.
+func headNoLonger(o Organisation, headBefore mail.Person) string {
+	if headBefore.Email == "" || !strings.EqualFold(o.Lead.Email, headBefore.Email) || o.Leader.Email == "" || strings.EqualFold(o.Leader.Email, headBefore.Email) {
+		return ""
+	}
+	head, sent := o.Leader, whatTheHeadIsSent(o.Name)
+	if personal.SameName(headBefore.Name, head.Name) {
+		return fmt.Sprintf("The address the Technician Commitment holds for you as the head of %s is now %s, in place of this one: ITSS writes to that address as its head %s.", o.Name, head.Email, sent)
+	}
+	return fmt.Sprintf("%s%s: %s, at %s, is recorded as its head in place of you. ITSS now writes to them as its head %s.", noLongerHeadOf, o.Name, head.Name, head.Email, sent)
+}
+
+// madeHead says the change that made o's lead and head what they are now recorded
+// the lead before it (before) as the head, in place of another (headBefore), and
+// named another lead: the email recording them as the head tells them the lead
+// passed on (headChanged), and they are sent no email of the hand-over's.
+func madeHead(o Organisation, before, headBefore mail.Person) bool {
+	return before.Email != "" && strings.EqualFold(o.Leader.Email, before.Email) && !strings.EqualFold(headBefore.Email, before.Email) &&
+		o.Lead.Email != "" && !strings.EqualFold(o.Lead.Email, before.Email)
+}
 
 // headToo is the paragraph of the email naming o's lead that says they are recorded
 // as its head too, by the same change (headBefore, the head before it, had another
@@ -429,8 +480,8 @@ func alsoNoLongerHead(e *Email, o Organisation, para string) {
 // is false for none recorded, or one erased). A head erased, or with no address, is
 // not written to; nor is a head who is the new or the old lead, who has one of the
 // other two emails already.
-func (a *App) tellHead(ctx context.Context, cause string, o Organisation, before mail.Person, named bool) error {
-	head, ok, err := a.headToTell(ctx, o, before)
+func (a *App) tellHead(ctx context.Context, cause string, o Organisation, before, headBefore mail.Person, named bool) error {
+	head, ok, err := a.headToTell(ctx, o, before, headBefore)
 	if err != nil || !ok {
 		return err
 	}
@@ -456,10 +507,13 @@ func (a *App) tellHead(ctx context.Context, cause string, o Organisation, before
 
 // headToTell is the head of the institution to tell of a change of its lead from
 // before: none when it has no head, when the head is the lead now or was the lead
-// before (told as such already), or was erased.
-func (a *App) headToTell(ctx context.Context, o Organisation, before mail.Person) (mail.Person, bool, error) {
+// before (told as such already), was erased, or is recorded as the head by the same
+// change (headBefore had another address): the email recording them as the head
+// tells them of the change of lead too (headChanged, leadChangedToo). Sent this one
+// as well, they had two emails at once, one per role.
+func (a *App) headToTell(ctx context.Context, o Organisation, before, headBefore mail.Person) (mail.Person, bool, error) {
 	head := o.Leader
-	if head.Email == "" || strings.EqualFold(head.Email, o.Lead.Email) || strings.EqualFold(head.Email, before.Email) {
+	if head.Email == "" || strings.EqualFold(head.Email, o.Lead.Email) || strings.EqualFold(head.Email, before.Email) || !strings.EqualFold(head.Email, headBefore.Email) {
 		return mail.Person{}, false, nil
 	}
 	if gone, err := a.anyErased(ctx, []mail.Person{head}); err != nil || gone != "" {
@@ -614,7 +668,9 @@ func whatTheHeadIsSent(org string) string {
 // portal's contacts page) with nobody told. The head before, unless erased, is told
 // who is recorded in their place and at which address, with the change of lead made
 // with it, if any; the head named that they are recorded as the head, what that
-// brings them, and who the lead is. A head named by the name of the head before is
+// brings them, and who the lead is, with the change of lead made with it, if any (the
+// head is sent no lead-changed beside it): to the lead before, now the head, that
+// they no longer lead (madeHead). A head named by the name of the head before is
 // their address corrected, and both emails say that. Keyed by cause, as handOver's.
 func (a *App) headChanged(ctx context.Context, cause string, o Organisation, before, leadBefore mail.Person) error {
 	head := o.Leader
@@ -632,6 +688,14 @@ func (a *App) headChanged(ctx context.Context, cause string, o Organisation, bef
 	// contacts, so named, which adds the lead and head notify holds, adds those before.
 	mentions := []mail.Person{before, leadBefore, head, o.Lead}
 	sent := whatTheHeadIsSent(o.Name)
+	// The change of lead made with it, if any, which the head named is told here
+	// (headToTell): as the lead before it made the head (madeHead), that it passed on
+	// from them; as someone else, who the lead became.
+	wasLead := madeHead(o, leadBefore, before)
+	also, err := a.leadChangedToo(ctx, o, leadBefore)
+	if err != nil {
+		return err
+	}
 
 	var named []string
 	subject := fmt.Sprintf("Technician Commitment: you are now recorded as the head of %s", o.Name)
@@ -644,6 +708,9 @@ func (a *App) headChanged(ctx context.Context, cause string, o Organisation, bef
 		}
 		if next := a.nextObligation(o); next != "" {
 			named = append(named, next)
+		}
+		if also != "" && !wasLead {
+			named = append(named, also)
 		}
 	default:
 		first := fmt.Sprintf("You are now recorded as the head of %s for the Technician Commitment.", o.Name)
@@ -661,8 +728,23 @@ func (a *App) headChanged(ctx context.Context, cause string, o Organisation, bef
 			named = append(named, fmt.Sprintf("%s has no nominated lead recorded now: please name one by telling ITSS who it is.", o.Name))
 		case strings.EqualFold(o.Lead.Email, head.Email):
 			named = append(named, fmt.Sprintf("You are also %s's nominated lead: you receive the deadline reminders and submit its obligations in the Technician Commitment portal.", o.Name))
+		case wasLead:
 		default:
 			named = append(named, fmt.Sprintf("%s's nominated lead, %s, at %s, acts for it with ITSS: they receive the deadline reminders and submit its obligations in the Technician Commitment portal.", o.Name, o.Lead.Name, o.Lead.Email))
+			if also != "" {
+				named = append(named, also)
+			}
+		}
+	}
+	if wasLead {
+		// Sent the email telling them the lead passed on as well (handOver), they had
+		// two emails at once, one per role.
+		if personal.SameName(leadBefore.Name, o.Lead.Name) {
+			subject += ", and your address as its nominated lead has changed"
+			named = append(named, fmt.Sprintf("The address the Technician Commitment holds for you as %s's nominated lead is now %s, in place of this one: the deadline reminders for %s now go to that address, and you sign in to the Technician Commitment portal with it; this address no longer does. We have emailed that address to tell you there.", o.Name, o.Lead.Email, o.Name))
+		} else {
+			subject += ", and are no longer its nominated lead"
+			named = append(named, fmt.Sprintf("You are no longer %s's nominated lead: %s, at %s, is its nominated lead in place of you. The deadline reminders for %s now go to them, and they sign in to the Technician Commitment portal for it; you no longer do. We have emailed them to tell them.", o.Name, o.Lead.Name, o.Lead.Email, o.Name))
 		}
 	}
 	e := Email{Cause: cause, Org: o.ID, Kind: KindHeadChanged, Subject: subject, Content: mail.Content{Names: names}, Mentions: mentions}
@@ -698,6 +780,11 @@ func (a *App) headChanged(ctx context.Context, cause string, o Organisation, bef
 		named = append(named, fmt.Sprintf("The attached calendar entry marks the %s's due date.", what(ob.Kind)))
 	}
 	e.Content.Paragraphs = append(named, "If this is not right, please tell ITSS.")
+	if wasLead {
+		if err := a.dueNoLongerYours(ctx, &e, o, leadBefore); err != nil {
+			return err
+		}
+	}
 	switch {
 	case strings.EqualFold(head.Email, o.Lead.Email) && !strings.EqualFold(leadBefore.Email, o.Lead.Email):
 	case overdue || k != "":
@@ -709,9 +796,10 @@ func (a *App) headChanged(ctx context.Context, cause string, o Organisation, bef
 		return err
 	}
 	// A head before who was the lead too, replaced in both roles, is told both in the
-	// email telling them the lead passed on (handOver, noLongerHead), and sent none of
-	// this one's.
-	if !tellBefore || replacedAsBoth(o, leadBefore, before) {
+	// email telling them the lead passed on (handOver, noLongerHead), and one made the
+	// lead by the same change in the email naming them lead (handOver, headNoLonger):
+	// neither is sent this one's.
+	if !tellBefore || replacedAsBoth(o, leadBefore, before) || (!strings.EqualFold(leadBefore.Email, o.Lead.Email) && headNoLonger(o, before) != "") {
 		return nil
 	}
 
@@ -721,16 +809,8 @@ func (a *App) headChanged(ctx context.Context, cause string, o Organisation, bef
 		paras[0] = fmt.Sprintf("The address the Technician Commitment holds for you as the head of %s is now %s, in place of this one.", o.Name, head.Email)
 		subject = fmt.Sprintf("Technician Commitment: your address as the head of %s has changed", o.Name)
 	}
-	if o.Lead.Email != "" && !strings.EqualFold(leadBefore.Email, o.Lead.Email) {
-		lead := fmt.Sprintf("With the same change, %s's nominated lead became %s, at %s.", o.Name, o.Lead.Name, o.Lead.Email)
-		if named, err := a.notErased(ctx, leadBefore); err != nil {
-			return err
-		} else if named && personal.SameName(leadBefore.Name, o.Lead.Name) {
-			lead = fmt.Sprintf("With the same change, the address of %s's nominated lead, %s, became %s, in place of %s.", o.Name, o.Lead.Name, o.Lead.Email, leadBefore.Email)
-		} else if named {
-			lead = fmt.Sprintf("With the same change, %s's nominated lead became %s, at %s, in place of %s.", o.Name, o.Lead.Name, o.Lead.Email, leadBefore.Name)
-		}
-		paras = append(paras, lead)
+	if also != "" {
+		paras = append(paras, also)
 	}
 	if corrected {
 		paras = append(paras, fmt.Sprintf("ITSS now writes to that address, not this one, %s.", sent),
@@ -745,6 +825,26 @@ func (a *App) headChanged(ctx context.Context, cause string, o Organisation, bef
 	}
 	return a.Notify(ctx, Email{Cause: cause, Org: o.ID, Kind: KindHeadChanged, Subject: subject,
 		Content: mail.Content{Paragraphs: paras, Names: names}, Mentions: mentions}, Recipient{before, RoleHeadBefore})
+}
+
+// leadChangedToo is the paragraph of a change of head's emails that tells of the
+// change of lead made with it (o's lead now, leadBefore before it): who the lead
+// became, in place of whom (unless erased), or the lead's address corrected; "" when
+// the lead did not change, or none is recorded now.
+func (a *App) leadChangedToo(ctx context.Context, o Organisation, leadBefore mail.Person) (string, error) {
+	if o.Lead.Email == "" || strings.EqualFold(leadBefore.Email, o.Lead.Email) {
+		return "", nil
+	}
+	named, err := a.notErased(ctx, leadBefore)
+	switch {
+	case err != nil:
+		return "", err
+	case named && personal.SameName(leadBefore.Name, o.Lead.Name):
+		return fmt.Sprintf("With the same change, the address of %s's nominated lead, %s, became %s, in place of %s.", o.Name, o.Lead.Name, o.Lead.Email, leadBefore.Email), nil
+	case named:
+		return fmt.Sprintf("With the same change, %s's nominated lead became %s, at %s, in place of %s.", o.Name, o.Lead.Name, o.Lead.Email, leadBefore.Name), nil
+	}
+	return fmt.Sprintf("With the same change, %s's nominated lead became %s, at %s.", o.Name, o.Lead.Name, o.Lead.Email), nil
 }
 
 // leadsDay marks the About of an email recording a head who is the lead too that is

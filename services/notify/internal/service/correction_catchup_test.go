@@ -927,3 +927,108 @@ func TestTheEmailNamingALeadAndHeadRetriedOnceAnotherIsHeadNamesThemLeadAlone(t 
 		t.Errorf("the retried email still says Chris is the head:\n%s", named[0].Text)
 	}
 }
+
+// A change naming another lead and another head at once sent some people two emails
+// at once, one per role: a new head (not the new lead) was told the lead had changed
+// and, apart, that they were now its head, which named the lead already; a lead made
+// head, with another lead named, that they no longer led and that they were now its
+// head; a head made lead, with another head named, that they now led and that they were
+// no longer its head (and that they remained its lead, which they had not been). Each
+// person is now sent one email, which says both; from either replica, however often
+// they sweep.
+func TestEachPersonAChangeOfLeadAndHeadConcernsIsSentOneEmail(t *testing.T) {
+	t.Parallel()
+	chris := events.Person{Name: "Chris Lee", Title: "Director", Email: "c.lee@exampleton.ac.uk"}
+	kim := events.Person{Name: "Prof. Kim Ode", Title: "Vice-Chancellor", Email: "k.ode@exampleton.ac.uk"}
+	samAt := events.Person{Name: lead.Name, Title: "Director", Email: "s.patel@exampleton.ac.uk"}
+	type want struct {
+		to      string
+		subject string
+		says    []string
+	}
+	cases := []struct {
+		name       string
+		lead, head events.Person
+		want       []want
+	}{
+		{name: "a new head and a new lead", lead: chris, head: kim, want: []want{
+			{kim.Email, "Technician Commitment: you are now recorded as the head of Uni %s", []string{
+				"Uni %s's nominated lead, Chris Lee, at c.lee@exampleton.ac.uk, acts for it with ITSS",
+				"With the same change, Uni %s's nominated lead became Chris Lee, at c.lee@exampleton.ac.uk, in place of Sam Patel."}},
+			{chris.Email, "Technician Commitment: you are now Uni %s's nominated lead", nil},
+			{lead.Email, "Technician Commitment: you are no longer Uni %s's nominated lead", nil},
+			{leader.Email, "Technician Commitment: you are no longer recorded as the head of Uni %s", nil},
+		}},
+		{name: "a new head and the lead's address corrected", lead: samAt, head: kim, want: []want{
+			{kim.Email, "Technician Commitment: you are now recorded as the head of Uni %s", []string{
+				"With the same change, the address of Uni %s's nominated lead, Sam Patel, became s.patel@exampleton.ac.uk, in place of lead@exampleton.ac.uk."}},
+			{samAt.Email, "Technician Commitment: you are now Uni %s's nominated lead at this address", nil},
+			{lead.Email, "Technician Commitment: your address as Uni %s's nominated lead has changed", nil},
+			{leader.Email, "Technician Commitment: you are no longer recorded as the head of Uni %s", nil},
+		}},
+		{name: "the lead made head, another lead named", lead: chris, head: lead, want: []want{
+			{lead.Email, "Technician Commitment: you are now recorded as the head of Uni %s, and are no longer its nominated lead", []string{
+				"You are now recorded as the head of Uni %s for the Technician Commitment, in place of Prof. Jane Smith.",
+				"You are no longer Uni %s's nominated lead: Chris Lee, at c.lee@exampleton.ac.uk, is its nominated lead in place of you. The deadline reminders for Uni %s now go to them, and they sign in to the Technician Commitment portal for it; you no longer do. We have emailed them to tell them.",
+				"The attached calendar update removes Uni %s's self-assessment and action plan, due on Monday 14 December 2026, from your calendar, if you added it from a reminder."}},
+			{chris.Email, "Technician Commitment: you are now Uni %s's nominated lead", nil},
+			{leader.Email, "Technician Commitment: you are no longer recorded as the head of Uni %s", nil},
+		}},
+		{name: "the head made lead, another head named", lead: leader, head: kim, want: []want{
+			{leader.Email, "Technician Commitment: you are now Uni %s's nominated lead, and are no longer recorded as its head", []string{
+				"You are now Uni %s's nominated lead for the Technician Commitment, in place of Sam Patel.",
+				"You are no longer recorded as the head of Uni %s: Prof. Kim Ode, at k.ode@exampleton.ac.uk, is recorded as its head in place of you. ITSS now writes to them as its head when Uni %s's obligations fall overdue, when its nominated lead changes and if it withdraws."}},
+			{kim.Email, "Technician Commitment: you are now recorded as the head of Uni %s", []string{
+				"With the same change, Uni %s's nominated lead became Prof. Jane Smith, at vc@exampleton.ac.uk, in place of Sam Patel."}},
+			{lead.Email, "Technician Commitment: you are no longer Uni %s's nominated lead", nil},
+		}},
+		{name: "the lead and the head swapped", lead: leader, head: lead, want: []want{
+			{leader.Email, "Technician Commitment: you are now Uni %s's nominated lead, and are no longer recorded as its head", []string{
+				"You are no longer recorded as the head of Uni %s: Sam Patel, at lead@exampleton.ac.uk, is recorded as its head in place of you."}},
+			{lead.Email, "Technician Commitment: you are now recorded as the head of Uni %s, and are no longer its nominated lead", []string{
+				"You are no longer Uni %s's nominated lead: Prof. Jane Smith, at vc@exampleton.ac.uk, is its nominated lead in place of you."}},
+		}},
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			h := start(t, 2, time.Date(2026, 11, 14, 9, 0, 0, 0, time.UTC))
+			org := fmt.Sprintf("onemail%d", i)
+			h.onboard(org, civil.New(2026, 6, 14), civil.New(2026, 12, 14))
+			h.runUntil(civil.New(2026, 11, 14)) // Sam Patel, the lead, is reminded
+			from := len(h.box.all())
+
+			h.clock.Set(time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC))
+			h.publish(org, events.OrganisationContactsChangedV1{OrganisationID: org, Leader: c.head, NominatedLead: c.lead})
+			h.waitFor(org)
+			testenv.Eventually(t, 10*time.Second, func() error {
+				if got := len(h.box.all()) - from; got < len(c.want) {
+					return fmt.Errorf("%d emails sent yet, want %d", got, len(c.want))
+				}
+				return nil
+			})
+			h.clock.Advance(time.Minute)
+			h.runUntil(civil.New(2026, 11, 20))
+			h.runUntil(civil.New(2026, 11, 20))
+			sent := h.box.all()[from:]
+			for _, w := range c.want {
+				var got []received
+				for _, m := range sent {
+					if strings.EqualFold(strings.Join(m.To, ","), w.to) {
+						got = append(got, m)
+					}
+				}
+				if subject := fmt.Sprintf(w.subject, org); len(got) != 1 || got[0].Subject != subject {
+					t.Errorf("%s received %q, want %q alone", w.to, subjects(got), subject)
+					continue
+				}
+				for _, s := range w.says {
+					checkSays(t, got[0], strings.ReplaceAll(s, "%s", org))
+				}
+			}
+			if len(sent) != len(c.want) {
+				t.Errorf("the change sent %d emails, %q, want %d, one to each person it concerns", len(sent), subjects(sent), len(c.want))
+			}
+		})
+	}
+}
