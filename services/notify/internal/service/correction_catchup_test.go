@@ -935,7 +935,9 @@ func TestTheEmailNamingALeadAndHeadRetriedOnceAnotherIsHeadNamesThemLeadAlone(t 
 // head; a head made lead, with another head named, that they now led and that they were
 // no longer its head (and that they remained its lead, which they had not been). Each
 // person is now sent one email, which says both; from either replica, however often
-// they sweep.
+// they sweep, and on the day of an overdue step, of which the emails naming a lead or
+// a head are that day's reminder. So for a new head when one person, lead and head,
+// is replaced by two.
 func TestEachPersonAChangeOfLeadAndHeadConcernsIsSentOneEmail(t *testing.T) {
 	t.Parallel()
 	chris := events.Person{Name: "Chris Lee", Title: "Director", Email: "c.lee@exampleton.ac.uk"}
@@ -949,6 +951,7 @@ func TestEachPersonAChangeOfLeadAndHeadConcernsIsSentOneEmail(t *testing.T) {
 	cases := []struct {
 		name       string
 		lead, head events.Person
+		both       bool // Sam Patel is the head too before the change
 		want       []want
 	}{
 		{name: "a new head and a new lead", lead: chris, head: kim, want: []want{
@@ -970,7 +973,7 @@ func TestEachPersonAChangeOfLeadAndHeadConcernsIsSentOneEmail(t *testing.T) {
 			{lead.Email, "Technician Commitment: you are now recorded as the head of Uni %s, and are no longer its nominated lead", []string{
 				"You are now recorded as the head of Uni %s for the Technician Commitment, in place of Prof. Jane Smith.",
 				"You are no longer Uni %s's nominated lead: Chris Lee, at c.lee@exampleton.ac.uk, is its nominated lead in place of you. The deadline reminders for Uni %s now go to them, and they sign in to the Technician Commitment portal for it; you no longer do. We have emailed them to tell them.",
-				"The attached calendar update removes Uni %s's self-assessment and action plan, due on Monday 14 December 2026, from your calendar, if you added it from a reminder."}},
+				"The attached calendar update removes Uni %s's self-assessment and action plan, due on {due}, from your calendar, if you added it from a reminder."}},
 			{chris.Email, "Technician Commitment: you are now Uni %s's nominated lead", nil},
 			{leader.Email, "Technician Commitment: you are no longer recorded as the head of Uni %s", nil},
 		}},
@@ -982,6 +985,18 @@ func TestEachPersonAChangeOfLeadAndHeadConcernsIsSentOneEmail(t *testing.T) {
 				"With the same change, Uni %s's nominated lead became Prof. Jane Smith, at vc@exampleton.ac.uk, in place of Sam Patel."}},
 			{lead.Email, "Technician Commitment: you are no longer Uni %s's nominated lead", nil},
 		}},
+		{name: "the lead made head, their address as lead corrected", lead: samAt, head: lead, want: []want{
+			{lead.Email, "Technician Commitment: you are now recorded as the head of Uni %s, and your address as its nominated lead has changed", []string{
+				"The address the Technician Commitment holds for you as Uni %s's nominated lead is now s.patel@exampleton.ac.uk, in place of this one: the deadline reminders for Uni %s now go to that address, and you sign in to the Technician Commitment portal with it; this address no longer does."}},
+			{samAt.Email, "Technician Commitment: you are now Uni %s's nominated lead at this address", nil},
+			{leader.Email, "Technician Commitment: you are no longer recorded as the head of Uni %s", nil},
+		}},
+		{name: "the lead and head, one person, replaced by two", lead: chris, head: kim, both: true, want: []want{
+			{kim.Email, "Technician Commitment: you are now recorded as the head of Uni %s", []string{
+				"With the same change, Uni %s's nominated lead became Chris Lee, at c.lee@exampleton.ac.uk, in place of Sam Patel."}},
+			{chris.Email, "Technician Commitment: you are now Uni %s's nominated lead", nil},
+			{lead.Email, "Technician Commitment: you are no longer Uni %s's nominated lead or recorded as its head", nil},
+		}},
 		{name: "the lead and the head swapped", lead: leader, head: lead, want: []want{
 			{leader.Email, "Technician Commitment: you are now Uni %s's nominated lead, and are no longer recorded as its head", []string{
 				"You are no longer recorded as the head of Uni %s: Sam Patel, at lead@exampleton.ac.uk, is recorded as its head in place of you."}},
@@ -989,46 +1004,61 @@ func TestEachPersonAChangeOfLeadAndHeadConcernsIsSentOneEmail(t *testing.T) {
 				"You are no longer Uni %s's nominated lead: Prof. Jane Smith, at vc@exampleton.ac.uk, is its nominated lead in place of you."}},
 		}},
 	}
+	// Overdue, on the day of its 7-days-overdue step, the emails naming a lead or a head
+	// are that day's reminder to them, and the sweeps send nothing beside them.
 	for i, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			t.Parallel()
-			h := start(t, 2, time.Date(2026, 11, 14, 9, 0, 0, 0, time.UTC))
-			org := fmt.Sprintf("onemail%d", i)
-			h.onboard(org, civil.New(2026, 6, 14), civil.New(2026, 12, 14))
-			h.runUntil(civil.New(2026, 11, 14)) // Sam Patel, the lead, is reminded
-			from := len(h.box.all())
-
-			h.clock.Set(time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC))
-			h.publish(org, events.OrganisationContactsChangedV1{OrganisationID: org, Leader: c.head, NominatedLead: c.lead})
-			h.waitFor(org)
-			testenv.Eventually(t, 10*time.Second, func() error {
-				if got := len(h.box.all()) - from; got < len(c.want) {
-					return fmt.Errorf("%d emails sent yet, want %d", got, len(c.want))
+		for _, overdue := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s, overdue %v", c.name, overdue), func(t *testing.T) {
+				t.Parallel()
+				h := start(t, 2, time.Date(2026, 11, 14, 9, 0, 0, 0, time.UTC))
+				org := fmt.Sprintf("onemail%d%v", i, overdue)
+				due, day := civil.New(2026, 12, 14), "Monday 14 December 2026"
+				if overdue {
+					due, day = civil.New(2026, 11, 13), "Friday 13 November 2026"
 				}
-				return nil
-			})
-			h.clock.Advance(time.Minute)
-			h.runUntil(civil.New(2026, 11, 20))
-			h.runUntil(civil.New(2026, 11, 20))
-			sent := h.box.all()[from:]
-			for _, w := range c.want {
-				var got []received
-				for _, m := range sent {
-					if strings.EqualFold(strings.Join(m.To, ","), w.to) {
-						got = append(got, m)
+				h.onboard(org, due.AddDays(-183), due)
+				if c.both {
+					h.publish(org, events.OrganisationContactsChangedV1{OrganisationID: org, Leader: lead, NominatedLead: lead})
+					h.waitFor(org)
+				}
+				h.runUntil(civil.New(2026, 11, 14)) // Sam Patel, the lead, is reminded
+				from := len(h.box.all())
+
+				h.clock.Set(time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC))
+				h.publish(org, events.OrganisationContactsChangedV1{OrganisationID: org, Leader: c.head, NominatedLead: c.lead})
+				h.waitFor(org)
+				testenv.Eventually(t, 10*time.Second, func() error {
+					if got := len(h.box.all()) - from; got < len(c.want) {
+						return fmt.Errorf("%d emails sent yet, want %d", got, len(c.want))
+					}
+					return nil
+				})
+				h.clock.Advance(time.Minute)
+				h.runUntil(civil.New(2026, 11, 20))
+				h.runUntil(civil.New(2026, 11, 20))
+				sent := h.box.all()[from:]
+				for _, w := range c.want {
+					var got []received
+					for _, m := range sent {
+						if strings.EqualFold(strings.Join(m.To, ","), w.to) {
+							got = append(got, m)
+						}
+					}
+					if subject := fmt.Sprintf(w.subject, org); len(got) != 1 || got[0].Subject != subject {
+						t.Errorf("%s received %q, want %q alone", w.to, subjects(got), subject)
+						continue
+					}
+					for _, s := range w.says {
+						checkSays(t, got[0], strings.ReplaceAll(strings.ReplaceAll(s, "%s", org), "{due}", day))
+					}
+					if overdue && (strings.Contains(got[0].Subject, "you are now") || strings.Contains(got[0].Subject, "at this address")) {
+						checkSays(t, got[0], "As of today, Friday 20 November 2026, it is 7 days overdue.")
 					}
 				}
-				if subject := fmt.Sprintf(w.subject, org); len(got) != 1 || got[0].Subject != subject {
-					t.Errorf("%s received %q, want %q alone", w.to, subjects(got), subject)
-					continue
+				if len(sent) != len(c.want) {
+					t.Errorf("the change sent %d emails, %q, want %d, one to each person it concerns", len(sent), subjects(sent), len(c.want))
 				}
-				for _, s := range w.says {
-					checkSays(t, got[0], strings.ReplaceAll(s, "%s", org))
-				}
-			}
-			if len(sent) != len(c.want) {
-				t.Errorf("the change sent %d emails, %q, want %d, one to each person it concerns", len(sent), subjects(sent), len(c.want))
-			}
-		})
+			})
+		}
 	}
 }
