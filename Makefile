@@ -72,7 +72,18 @@ test: lint-code check-generate vulncheck ## Lint (but lint-deploy), check genera
 .PHONY: test-modules
 test-modules: ## Run every module's tests (libs with -race), deploy's and bench's, without lint or fuzzing (make test runs them all)
 	@cd libs && CGO_ENABLED=1 $(GO) test -race -count=1 ./...
-	@for m in $(filter-out libs,$(MODULES)); do echo "== $$m"; (cd $$m && $(GO) test -count=1 ./...); done
+	@# reliability's test runs the suite as processes through kill -9 and NATS restarts
+	@# and mostly waits on them (half a processor for a minute or two), so it runs
+	@# beside the portal's, which keep the processor busy, not alone after the rest;
+	@# its output follows the last module's.
+	@rel=$$(mktemp); relpid=; \
+	for m in $(filter-out libs reliability,$(MODULES)); do \
+	  if [ "$$m" = services/portal ]; then (cd reliability && $(GO) test -count=1 ./... >"$$rel" 2>&1) & relpid=$$!; fi; \
+	  echo "== $$m"; (cd $$m && $(GO) test -count=1 ./...); \
+	done; \
+	echo "== reliability (run beside services/portal)"; \
+	if [ -z "$$relpid" ]; then rm -f "$$rel"; (cd reliability && $(GO) test -count=1 ./...); \
+	elif wait "$$relpid"; then cat "$$rel"; rm -f "$$rel"; else cat "$$rel"; rm -f "$$rel"; exit 1; fi
 	@echo "== deploy"; cd deploy && GOWORK=off $(GO) test -count=1 ./...
 	@# The benchmark's own code (its reports, its sums) is tested too; make bench runs it.
 	@echo "== bench"; cd bench && GOWORK=off $(GO) test -count=1 ./...
