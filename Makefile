@@ -82,8 +82,7 @@ test-modules: ## Run every module's tests (libs with -race), deploy's and bench'
 	  echo "== $$m"; (cd $$m && $(GO) test -count=1 ./...); \
 	done; \
 	echo "== reliability (run beside services/portal)"; \
-	if [ -z "$$relpid" ]; then rm -f "$$rel"; (cd reliability && $(GO) test -count=1 ./...); \
-	elif wait "$$relpid"; then cat "$$rel"; rm -f "$$rel"; else cat "$$rel"; rm -f "$$rel"; exit 1; fi
+	rc=0; wait "$$relpid" || rc=$$?; cat "$$rel"; rm -f "$$rel"; exit $$rc
 	@echo "== deploy"; cd deploy && GOWORK=off $(GO) test -count=1 ./...
 	@# The benchmark's own code (its reports, its sums) is tested too; make bench runs it.
 	@echo "== bench"; cd bench && GOWORK=off $(GO) test -count=1 ./...
