@@ -114,17 +114,37 @@ func Mongo(tb testing.TB) (*mongo.Client, *mongo.Database) {
 // databases services were started on stayed until the process ended (hundreds of
 // files by the end of a package's run, each looked at twice a second by the
 // embedded store's _id indexing, and each kept open by FerretDB).
+// The drops share one client for the process, as the store they drop in is one.
 func dropWhenDone(tb testing.TB, uri, name string) {
 	tb.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		client, err := mongo.Connect(options.Client().ApplyURI(uri))
+		client, err := dropper(uri)
 		if err != nil {
 			return
 		}
-		defer func() { _ = client.Disconnect(ctx) }()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
 		_ = client.Database(name).Drop(ctx)
 	})
+}
+
+var (
+	droppersMu sync.Mutex
+	droppers   = map[string]*mongo.Client{}
+)
+
+// dropper is the client dropWhenDone drops databases at uri with, connected once.
+func dropper(uri string) (*mongo.Client, error) {
+	droppersMu.Lock()
+	defer droppersMu.Unlock()
+	if c, ok := droppers[uri]; ok {
+		return c, nil
+	}
+	c, err := mongo.Connect(options.Client().ApplyURI(uri))
+	if err != nil {
+		return nil, err
+	}
+	droppers[uri] = c
+	return c, nil
 }
 
 // BackUp copies every document of every collection of db into a fresh database of
