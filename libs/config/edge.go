@@ -3,7 +3,10 @@ package config
 import (
 	"errors"
 	"fmt"
+	"math/big"
 	"net/netip"
+	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -36,9 +39,13 @@ type Edge struct {
 	HSTSMaxAge int `env:"HTTP_HSTS_MAX_AGE" envDefault:"0"`
 }
 
-// Proxies parses TrustedProxies: single addresses become one-address prefixes.
+// Proxies parses TrustedProxies: single addresses become one-address prefixes, and
+// IPv4-mapped IPv6 ones (::ffff:10.0.0.0/104) the IPv4 networks they are, since
+// ratelimit.ClientAddr unmaps every address it compares. It refuses a list that
+// trusts more than a proxy tier could be (proxyTierBits).
 func (e Edge) Proxies() ([]netip.Prefix, error) {
 	var out []netip.Prefix
+	var given []string // each of out as the operator wrote it
 	var errs []error
 	for _, s := range e.TrustedProxies {
 		s = strings.TrimSpace(s)
@@ -54,7 +61,11 @@ func (e Edge) Proxies() ([]netip.Prefix, error) {
 				errs = append(errs, fmt.Errorf("HTTP_TRUSTED_PROXIES: %q trusts every address to say who the client is, so any client could name itself and escape its rate limits; name the ingress's network, such as 10.0.0.0/8 (deploy/README.md, Configure)", s))
 				continue
 			}
-			out = append(out, p.Masked())
+			p = p.Masked()
+			if p.Addr().Is4In6() && p.Bits() >= 96 {
+				p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+			}
+			out, given = append(out, p), append(given, s)
 			continue
 		}
 		a, err := netip.ParseAddr(s)
@@ -63,9 +74,88 @@ func (e Edge) Proxies() ([]netip.Prefix, error) {
 			continue
 		}
 		a = a.Unmap()
-		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+		out, given = append(out, netip.PrefixFrom(a, a.BitLen())), append(given, s)
 	}
+	errs = append(errs, tooWide(out, given)...)
 	return out, errors.Join(errs...)
+}
+
+// proxyTierBits bounds how much of either family HTTP_TRUSTED_PROXIES may trust
+// together: a /7's worth, 1/128 of the family. That is room for every private
+// network a cluster or a proxy tier lives in (10.0.0.0/8, 172.16.0.0/12,
+// 192.168.0.0/16 and 100.64.0.0/10 together are 1/194 of IPv4; fc00::/7, every
+// unique-local IPv6 address, is exactly the bound), and for a CDN's published
+// ranges; more is no tier of proxies but a share of the internet, any client in
+// which could name itself (docs/SECURITY.md, Settings).
+const proxyTierBits = 7
+
+// mappedIPv4 is every IPv4 address written as IPv6 (::ffff:0:0/96).
+var mappedIPv4 = netip.PrefixFrom(netip.AddrFrom16([16]byte{10: 0xff, 11: 0xff}), 96)
+
+// tooWide refuses the families of which the prefixes together (each address
+// counted once) cover more than proxyTierBits allows. An IPv6 network that holds
+// every IPv4-mapped address trusts, as the operator wrote it, every IPv4 address.
+func tooWide(prefixes []netip.Prefix, given []string) []error {
+	type entry struct {
+		p     netip.Prefix
+		given string
+	}
+	var v4, v6 []entry
+	for i, p := range prefixes {
+		if p.Addr().Is4() {
+			v4 = append(v4, entry{p, given[i]})
+			continue
+		}
+		v6 = append(v6, entry{p, given[i]})
+		if p.Bits() <= mappedIPv4.Bits() && p.Contains(mappedIPv4.Addr()) {
+			v4 = append(v4, entry{netip.PrefixFrom(netip.IPv4Unspecified(), 0), given[i]})
+		}
+	}
+	var errs []error
+	for _, f := range []struct {
+		name    string
+		bitLen  int
+		entries []entry
+		fits    string
+	}{
+		{"IPv4", 32, v4, "10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16 and 100.64.0.0/10 fit together"},
+		{"IPv6", 128, v6, "fc00::/7, every unique-local address, fits"},
+	} {
+		// Prefixes either nest or are apart: the widest first, each kept unless a
+		// kept one holds it, and the kept ones' sizes add up to the union's.
+		slices.SortStableFunc(f.entries, func(a, b entry) int { return a.p.Bits() - b.p.Bits() })
+		var kept []entry
+		total := new(big.Int)
+	next:
+		for _, e := range f.entries {
+			for _, k := range kept {
+				if k.p.Overlaps(e.p) {
+					continue next
+				}
+			}
+			kept = append(kept, e)
+			total.Add(total, new(big.Int).Lsh(big.NewInt(1), uint(f.bitLen-e.p.Bits())))
+		}
+		bound := new(big.Int).Lsh(big.NewInt(1), uint(f.bitLen-proxyTierBits))
+		if total.Cmp(bound) <= 0 {
+			continue
+		}
+		quoted := make([]string, len(kept))
+		for i, k := range kept {
+			quoted[i] = strconv.Quote(k.given)
+		}
+		how := fmt.Sprintf("more than a /%d's worth of %s addresses (1/%d of them)", proxyTierBits, f.name, 1<<proxyTierBits)
+		if total.Cmp(new(big.Int).Lsh(big.NewInt(1), uint(f.bitLen))) == 0 {
+			how = "every " + f.name + " address"
+		}
+		verb := "together trust"
+		if len(kept) == 1 {
+			verb = "trusts"
+		}
+		errs = append(errs, fmt.Errorf("HTTP_TRUSTED_PROXIES: %s %s %s to say who the client is, so a client there could name itself and escape its rate limits; a proxy tier's networks are together at most a /%d's worth of %s (%s): name the ingress's network, such as 10.0.0.0/8 (deploy/README.md, Configure)",
+			strings.Join(quoted, ", "), verb, how, proxyTierBits, f.name, f.fits))
+	}
+	return errs
 }
 
 // problems lists every invalid edge setting.
