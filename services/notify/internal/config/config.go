@@ -86,15 +86,20 @@ func Default() Config {
 	return libconfig.Defaulted(func(c *Config) { c.Local(8083, 9083, "notify") })
 }
 
-// checkBaseURL accepts an absolute http(s) address with no query or fragment, which
-// paths are appended to.
+// checkBaseURL accepts an absolute https address with no user, query or fragment,
+// which paths are appended to; plain http only to this machine (the local stack):
+// a calendar feed's address carries its token, and a link to the portal over a
+// network in the clear can be rewritten on the way.
 func checkBaseURL(s string) error {
 	if s == "" {
 		return errors.New("must be set (an absolute https:// address that emails link to)")
 	}
 	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(s, "/") {
-		return fmt.Errorf("%q must be an absolute http(s) address without a trailing slash, query or fragment", s)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(s, "/") {
+		return fmt.Errorf("%q must be an absolute https:// address without a user, trailing slash, query or fragment", s)
+	}
+	if u.Scheme == "http" && !libconfig.OnThisMachine(u.Hostname()) {
+		return fmt.Errorf("%q must be https:// (plain http:// only to this machine, for a local development stack): emails hand it to their readers, calendar feeds' tokens in it", s)
 	}
 	return nil
 }

@@ -128,3 +128,42 @@ func TestMailToAnotherMachineRequiresTLS(t *testing.T) {
 		}
 	}
 }
+
+// The addresses emails link to are https: a calendar feed's address carries its
+// token, the feed's only secret, and a link to the portal over http:// can be
+// rewritten on the way to a page that asks for what the portal would. Plain http://
+// is for a stack on this machine alone. Neither address carries a user and password,
+// which every email would hand to its reader.
+func TestEmailedAddressesAreHTTPSOffThisMachine(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{"NOTIFY_PUBLIC_URL", "NOTIFY_PORTAL_URL"} {
+		for _, tt := range []struct {
+			value string
+			ok    bool
+		}{
+			{"https://portal.tc.itss.org.uk", true},
+			{"HTTPS://portal.tc.itss.org.uk", true},
+			{"https://api.tc.itss.org.uk/notify", true},
+			{"http://127.0.0.1:8083", true},
+			{"http://localhost:8084", true},
+			{"http://[::1]:8084", true},
+			{"http://portal.tc.itss.org.uk", false},
+			{"HTTP://portal.tc.itss.org.uk", false},
+			{"http://10.0.0.5:8084", false},
+			{"https://ops:secret@portal.tc.itss.org.uk", false},
+			{" https://portal.tc.itss.org.uk", false},
+			{"ftp://portal.tc.itss.org.uk", false},
+		} {
+			env := completeEnv()
+			env[name] = tt.value
+			c := Default()
+			err := libconfig.LoadFrom(&c, env)
+			if tt.ok && err != nil {
+				t.Errorf("%s=%q refused: %v", name, tt.value, err)
+			}
+			if !tt.ok && (err == nil || !strings.Contains(err.Error(), name+" ") || !strings.Contains(err.Error(), "https://")) {
+				t.Errorf("%s=%q: %v, want it refused naming the setting and saying https://", name, tt.value, err)
+			}
+		}
+	}
+}
