@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"math"
 	"math/big"
 	"net/netip"
 	"slices"
@@ -170,8 +171,9 @@ func (e Edge) problems() []error {
 		{"RATE_READ", e.ReadPerSecond, e.ReadBurst},
 		{"RATE_PUBLIC", e.PublicPerSecond, e.PublicBurst},
 	} {
-		if r.rate <= 0 || r.burst < 1 {
-			errs = append(errs, fmt.Errorf("%s_PER_SECOND must be positive and %s_BURST at least 1", r.name, r.name))
+		// NaN is no rate, and Inf, which the limiter takes as none, parse too.
+		if !(r.rate > 0) || math.IsInf(r.rate, 0) || r.burst < 1 {
+			errs = append(errs, fmt.Errorf("%s_PER_SECOND must be a positive number (not Inf or NaN) and %s_BURST at least 1, not %v and %d", r.name, r.name, r.rate, r.burst))
 		}
 	}
 	if e.HSTSMaxAge < 0 {

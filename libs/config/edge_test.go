@@ -125,3 +125,19 @@ func TestMappedProxiesAreIPv4(t *testing.T) {
 		t.Errorf("proxies %v, want 10.0.0.0/8 and 192.0.2.1/32", proxies)
 	}
 }
+
+// A rate is a number of requests a second: "Inf" (which the limiter takes as no
+// limit at all) and "NaN" parse as numbers, and are refused at start as zero is,
+// naming the setting.
+func TestRatesAreFiniteNumbers(t *testing.T) {
+	t.Parallel()
+	for _, key := range []string{"RATE_WRITE_PER_SECOND", "RATE_READ_PER_SECOND", "RATE_PUBLIC_PER_SECOND"} {
+		for _, bad := range []string{"Inf", "+Inf", "infinity", "NaN", "0", "-1"} {
+			var p Platform
+			err := LoadFrom(&p, map[string]string{key: bad})
+			if err == nil || !strings.Contains(err.Error(), key) {
+				t.Errorf("%s=%s: %v, want it refused naming the setting", key, bad, err)
+			}
+		}
+	}
+}
