@@ -4,6 +4,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	libconfig "github.com/itss/techcommit/libs/config"
@@ -47,8 +48,9 @@ func Default() Config {
 // Validate reports every problem at once.
 func (c Config) Validate() error {
 	errs := []error{c.Platform.Validate()}
-	if c.Fund.WriteRate <= 0 || c.Fund.WriteBurst < 1 {
-		errs = append(errs, errors.New("FUND_WRITE_RATE must be positive and FUND_WRITE_BURST at least 1"))
+	// NaN is no rate, and Inf, which the limiter takes as none, parse too.
+	if !(c.Fund.WriteRate > 0) || math.IsInf(c.Fund.WriteRate, 0) || c.Fund.WriteBurst < 1 {
+		errs = append(errs, fmt.Errorf("FUND_WRITE_RATE must be a positive number (not Inf or NaN) and FUND_WRITE_BURST at least 1, not %v and %d", c.Fund.WriteRate, c.Fund.WriteBurst))
 	}
 	if c.Fund.ReportSweepInterval < time.Second {
 		errs = append(errs, errors.New("FUND_REPORT_SWEEP_INTERVAL must be at least 1s"))

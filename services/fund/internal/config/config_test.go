@@ -67,3 +67,17 @@ func TestTheRequestTimeoutStaysUnderTheWindowsGrace(t *testing.T) {
 		}
 	}
 }
+
+// The fund's write limit is a number of writes a second: "Inf" (which the limiter
+// takes as no limit) and "NaN" parse as numbers, and are refused as zero is.
+func TestTheWriteRateIsAFiniteNumber(t *testing.T) {
+	t.Parallel()
+	for _, bad := range []string{"Inf", "+Inf", "infinity", "NaN", "0", "-1"} {
+		env := completeEnv()
+		env["FUND_WRITE_RATE"] = bad
+		c := Default()
+		if err := libconfig.LoadFrom(&c, env); err == nil || !strings.Contains(err.Error(), "FUND_WRITE_RATE") {
+			t.Errorf("FUND_WRITE_RATE=%s: %v, want it refused naming the setting", bad, err)
+		}
+	}
+}
