@@ -29,7 +29,9 @@ type Fund struct {
 	// recorded closed (and tc.fund.round.closed published): the most a close event lags.
 	// The same sweep puts back a change of budget whose request stopped half way.
 	RoundSweepInterval time.Duration `env:"FUND_ROUND_SWEEP_INTERVAL" envDefault:"1m"`
-	// IdempotencyTTL is how long a stored response answers retries of its key.
+	// IdempotencyTTL is how long a stored response answers retries of its key (an
+	// application created from a request sent twice); a week at most, since the
+	// answer names the application's endorser.
 	IdempotencyTTL time.Duration `env:"FUND_IDEMPOTENCY_TTL" envDefault:"24h"`
 	// ContactEmail is where applicants write to ITSS: an answer that asks them to
 	// have ITSS do something (record the organisation's nominated lead, say) gives
@@ -58,8 +60,8 @@ func (c Config) Validate() error {
 	if c.Fund.RoundSweepInterval < time.Second {
 		errs = append(errs, errors.New("FUND_ROUND_SWEEP_INTERVAL must be at least 1s"))
 	}
-	if c.Fund.IdempotencyTTL < time.Minute {
-		errs = append(errs, errors.New("FUND_IDEMPOTENCY_TTL must be at least 1m"))
+	if c.Fund.IdempotencyTTL < time.Minute || c.Fund.IdempotencyTTL > 7*24*time.Hour {
+		errs = append(errs, fmt.Errorf("FUND_IDEMPOTENCY_TTL %s must be between 1m and 168h (a week): stored answers name the people of an application", c.Fund.IdempotencyTTL))
 	}
 	if c.HTTP.RequestTimeout >= window.Grace {
 		errs = append(errs, fmt.Errorf("HTTP_REQUEST_TIMEOUT must be under %s: a correction of a round's project window, or a submission, older than that is taken to have stopped", window.Grace))

@@ -81,3 +81,19 @@ func TestTheWriteRateIsAFiniteNumber(t *testing.T) {
 		}
 	}
 }
+
+// A stored answer of the fund's names the people of an application (its
+// endorsement's name and address), so it is kept for a week at most, as the other
+// services' are; a longer period, or one of years, stops start-up naming the setting.
+func TestTheIdempotencyPeriodIsBounded(t *testing.T) {
+	t.Parallel()
+	for value, ok := range map[string]bool{"1m": true, "24h": true, "168h": true, "59s": false, "0s": false, "-1h": false, "169h": false, "87600h": false} {
+		env := completeEnv()
+		env["FUND_IDEMPOTENCY_TTL"] = value
+		c := Default()
+		err := libconfig.LoadFrom(&c, env)
+		if (err == nil) != ok || err != nil && !strings.Contains(err.Error(), "FUND_IDEMPOTENCY_TTL") {
+			t.Errorf("FUND_IDEMPOTENCY_TTL=%s: %v, want accepted %t", value, err, ok)
+		}
+	}
+}
