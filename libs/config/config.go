@@ -16,6 +16,7 @@ import (
 	"net/netip"
 	"net/url"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
@@ -142,6 +143,33 @@ type HTTP struct {
 	RequestTimeout  time.Duration `env:"HTTP_REQUEST_TIMEOUT" envDefault:"10s"`
 	ShutdownTimeout time.Duration `env:"HTTP_SHUTDOWN_TIMEOUT" envDefault:"20s"`
 	Edge
+}
+
+// maxBodyLimit bounds HTTP_BODY_LIMIT. Each body is read whole into memory before
+// the operation is known (httpserver's bodyLimit), so the limit is what any sender
+// may make a replica hold per request; the largest body an operation takes is a
+// review submission's, within 8M, and four times that is room enough.
+const maxBodyLimit = 32 << 20
+
+// BodyLimitBytes reads BodyLimit, a number of bytes with an optional K or M (256K,
+// 8M, 4096); empty is the default, 256K.
+func (h HTTP) BodyLimitBytes() (int64, error) {
+	s := h.BodyLimit
+	if s == "" {
+		return 256 << 10, nil
+	}
+	digits, mult := s, int64(1)
+	switch s[len(s)-1] {
+	case 'K', 'k':
+		digits, mult = s[:len(s)-1], 1<<10
+	case 'M', 'm':
+		digits, mult = s[:len(s)-1], 1<<20
+	}
+	n, err := strconv.ParseInt(digits, 10, 64)
+	if err != nil || n <= 0 || n > maxBodyLimit/mult {
+		return 0, fmt.Errorf("HTTP_BODY_LIMIT %q must be a size such as 256K or 8M, at most %dM: each body is read whole into memory", s, maxBodyLimit>>20)
+	}
+	return n * mult, nil
 }
 
 // Mongo configures the connection to the service's own database. The URI has no
@@ -271,6 +299,9 @@ func (p Platform) Validate() error {
 		return true
 	}
 	errs = append(errs, ListenerProblems(p.HTTP.Addr, p.HTTP.AdminAddr)...)
+	if _, err := p.HTTP.BodyLimitBytes(); err != nil {
+		errs = append(errs, err)
+	}
 	errs = append(errs, p.Mongo.Problems()...)
 	errs = append(errs, p.NATS.Problems()...)
 	if required("AUTH_JWKS_URL", p.Auth.JWKSURL) {

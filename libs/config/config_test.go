@@ -317,3 +317,24 @@ func TestTheBusIsReachedOverTLSFromAnotherMachine(t *testing.T) {
 		}
 	}
 }
+
+// HTTP_BODY_LIMIT is checked with the rest at start-up: a size the server could not
+// use, or one past what any operation takes (each body is read whole into memory
+// before the operation is known, so a gigabyte's limit is a gigabyte per request to
+// whoever sends it), stops start-up naming the setting.
+func TestTheBodyLimitIsASizeWithACeiling(t *testing.T) {
+	t.Parallel()
+	for value, ok := range map[string]bool{
+		"256K": true, "8M": true, "1k": true, "32M": true, "4096": true,
+		"0": false, "-1K": false, "33M": false, "1G": false, "100000M": false,
+		"9223372036854775807": false, "9007199254740992K": false, " 256K": false, "256KB": false, "K": false,
+	} {
+		environ := minimal()
+		environ["HTTP_BODY_LIMIT"] = value
+		var c svcConfig
+		err := config.LoadFrom(&c, environ)
+		if (err == nil) != ok || err != nil && !strings.Contains(err.Error(), "HTTP_BODY_LIMIT") {
+			t.Errorf("HTTP_BODY_LIMIT=%q: err = %v, want accepted %t", value, err, ok)
+		}
+	}
+}

@@ -80,9 +80,9 @@ func New(opts Options) (*Server, error) {
 	if opts.Service == "" {
 		return nil, errors.New("httpserver: a service name is required")
 	}
-	limit, err := parseSize(opts.Config.BodyLimit)
+	limit, err := opts.Config.BodyLimitBytes()
 	if err != nil {
-		return nil, fmt.Errorf("httpserver: HTTP_BODY_LIMIT: %w", err)
+		return nil, fmt.Errorf("httpserver: %w", err)
 	}
 	if opts.Config.RequestTimeout <= 0 {
 		opts.Config.RequestTimeout = 10 * time.Second
@@ -382,23 +382,4 @@ func readiness(checks map[string]Check) echo.HandlerFunc {
 		}
 		return c.JSON(http.StatusOK, map[string]any{"status": "ok", "checks": status})
 	}
-}
-
-// parseSize reads sizes such as "256K", "1M" or "1024".
-func parseSize(s string) (int64, error) {
-	if s == "" {
-		return 256 << 10, nil
-	}
-	mult := int64(1)
-	switch s[len(s)-1] {
-	case 'K', 'k':
-		mult, s = 1<<10, s[:len(s)-1]
-	case 'M', 'm':
-		mult, s = 1<<20, s[:len(s)-1]
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n <= 0 {
-		return 0, fmt.Errorf("%q is not a size such as 256K or 1M", s)
-	}
-	return n * mult, nil
 }
