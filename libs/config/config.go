@@ -172,6 +172,21 @@ func (h HTTP) BodyLimitBytes() (int64, error) {
 	return n * mult, nil
 }
 
+// MaxRequestTimeout bounds HTTP_REQUEST_TIMEOUT. The ingress waits a minute for an
+// answer (ingress-nginx's proxy-read-timeout); five leave tests on a loaded machine
+// room (the fund's races give theirs two), and no slow client holds a connection,
+// and its body's memory, for hours.
+const MaxRequestTimeout = 5 * time.Minute
+
+// CheckRequestTimeout checks HTTP_REQUEST_TIMEOUT, which the services and the
+// portal read alike: at least a second and at most MaxRequestTimeout.
+func CheckRequestTimeout(d time.Duration) error {
+	if d < time.Second || d > MaxRequestTimeout {
+		return fmt.Errorf("HTTP_REQUEST_TIMEOUT %s must be between 1s and %s: the ingress waits a minute for an answer, and a longer deadline lets a slow client hold its connection for nobody", d, MaxRequestTimeout)
+	}
+	return nil
+}
+
 // Mongo configures the connection to the service's own database. The URI has no
 // default: a service must be told where its data lives, never find a development
 // server by chance.
@@ -300,6 +315,9 @@ func (p Platform) Validate() error {
 	}
 	errs = append(errs, ListenerProblems(p.HTTP.Addr, p.HTTP.AdminAddr)...)
 	if _, err := p.HTTP.BodyLimitBytes(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := CheckRequestTimeout(p.HTTP.RequestTimeout); err != nil {
 		errs = append(errs, err)
 	}
 	errs = append(errs, p.Mongo.Problems()...)

@@ -338,3 +338,21 @@ func TestTheBodyLimitIsASizeWithACeiling(t *testing.T) {
 		}
 	}
 }
+
+// A request's deadline is at least a second and at most five minutes (the ingress
+// waits one for an answer, ingress-nginx's proxy-read-timeout): a longer one holds a
+// slow client's connection, and the memory of its body, long after anyone waits for
+// it, and a year's is none. Zero or less, which the server took as its
+// own 10s, is refused as the portal refuses it.
+func TestTheRequestTimeoutIsBounded(t *testing.T) {
+	t.Parallel()
+	for value, ok := range map[string]bool{"1s": true, "10s": true, "2m": true, "5m": true, "0s": false, "-1s": false, "999ms": false, "5m1s": false, "8760h": false} {
+		environ := minimal()
+		environ["HTTP_REQUEST_TIMEOUT"] = value
+		var c svcConfig
+		err := config.LoadFrom(&c, environ)
+		if (err == nil) != ok || err != nil && !strings.Contains(err.Error(), "HTTP_REQUEST_TIMEOUT") {
+			t.Errorf("HTTP_REQUEST_TIMEOUT=%s: err = %v, want accepted %t", value, err, ok)
+		}
+	}
+}

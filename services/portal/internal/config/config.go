@@ -191,8 +191,11 @@ func (c Config) Validate() error {
 	if _, err := c.HTTP.Proxies(); err != nil {
 		errs = append(errs, err)
 	}
-	if c.HTTP.RequestTimeout < time.Second || c.HTTP.ShutdownTimeout < 0 || c.HTTP.HSTSMaxAge < 0 {
-		errs = append(errs, errors.New("HTTP_REQUEST_TIMEOUT must be at least 1s, HTTP_SHUTDOWN_TIMEOUT and HTTP_HSTS_MAX_AGE not negative"))
+	if err := libconfig.CheckRequestTimeout(c.HTTP.RequestTimeout); err != nil {
+		errs = append(errs, err)
+	}
+	if c.HTTP.ShutdownTimeout < 0 || c.HTTP.HSTSMaxAge < 0 {
+		errs = append(errs, errors.New("HTTP_SHUTDOWN_TIMEOUT and HTTP_HSTS_MAX_AGE must not be negative"))
 	}
 	errs = append(errs, c.Mongo.Problems()...)
 	errs = append(errs, c.NATS.Problems()...)

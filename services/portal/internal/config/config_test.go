@@ -212,3 +212,17 @@ func TestInsecureCookiesOnlyForALocalStack(t *testing.T) {
 		}
 	}
 }
+
+// The portal's request deadline is bounded as the services' are: at least a second,
+// at most five minutes.
+func TestTheRequestTimeoutIsBoundedAsTheServices(t *testing.T) {
+	t.Parallel()
+	for value, ok := range map[string]bool{"1s": true, "10s": true, "5m": true, "0s": false, "999ms": false, "5m1s": false, "8760h": false} {
+		e := env()
+		e["HTTP_REQUEST_TIMEOUT"] = value
+		_, err := LoadFrom(e)
+		if (err == nil) != ok || (err != nil && !strings.Contains(err.Error(), "HTTP_REQUEST_TIMEOUT")) {
+			t.Errorf("HTTP_REQUEST_TIMEOUT=%s: err = %v, want ok = %t", value, err, ok)
+		}
+	}
+}
