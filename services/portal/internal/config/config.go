@@ -228,11 +228,24 @@ func (c Config) Validate() error {
 		// The length only: the value is a secret, never quoted.
 		errs = append(errs, fmt.Errorf("PORTAL_PSEUDONYM_KEY must be at least %d characters (openssl rand -base64 32), not %d", signin.MinPseudonymSecret, len(p.PseudonymKey)))
 	}
+	// Each service accepts its own audience only, so that a token signed for one is
+	// good at no other: two alike would make every token of either good at both.
+	audienceOf := map[string]string{}
 	for _, s := range []struct{ key, value string }{
 		{"PORTAL_SIGNATORY_AUDIENCE", p.SignatoryAudience}, {"PORTAL_REVIEW_AUDIENCE", p.ReviewAudience},
 		{"PORTAL_NOTIFY_AUDIENCE", p.NotifyAudience}, {"PORTAL_FUND_AUDIENCE", p.FundAudience},
 	} {
-		required(s.key, s.value)
+		if !required(s.key, s.value) {
+			continue
+		}
+		if strings.TrimSpace(s.value) != s.value {
+			errs = append(errs, fmt.Errorf("%s %q must have no spaces about it: it must equal the service's AUTH_AUDIENCE", s.key, s.value))
+		}
+		if other, ok := audienceOf[s.value]; ok {
+			errs = append(errs, fmt.Errorf("%s %q must differ from %s: each service accepts its own audience only, so that a token signed for one is good at no other", s.key, s.value, other))
+			continue
+		}
+		audienceOf[s.value] = s.key
 	}
 	for _, s := range []struct{ key, value string }{
 		{"PORTAL_SIGNATORY_URL", p.SignatoryURL}, {"PORTAL_REVIEW_URL", p.ReviewURL},

@@ -226,3 +226,37 @@ func TestTheRequestTimeoutIsBoundedAsTheServices(t *testing.T) {
 		}
 	}
 }
+
+// Each service accepts tokens for its own audience only, so that a token the portal
+// signed for one service, leaked there, is good at no other. Two of the portal's
+// audiences alike would sign every token of both for either: start-up refuses it,
+// naming both settings, as it refuses an audience with spaces about it, which no
+// service's would match as intended.
+func TestTheServicesAudiencesAreApart(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		set   map[string]string
+		names []string
+	}{
+		{map[string]string{"PORTAL_FUND_AUDIENCE": "https://api.example.org/signatory"}, []string{"PORTAL_SIGNATORY_AUDIENCE", "PORTAL_FUND_AUDIENCE"}},
+		{map[string]string{"PORTAL_SIGNATORY_AUDIENCE": "tc", "PORTAL_REVIEW_AUDIENCE": "tc", "PORTAL_NOTIFY_AUDIENCE": "tc", "PORTAL_FUND_AUDIENCE": "tc"},
+			[]string{"PORTAL_SIGNATORY_AUDIENCE", "PORTAL_REVIEW_AUDIENCE", "PORTAL_NOTIFY_AUDIENCE", "PORTAL_FUND_AUDIENCE"}},
+		{map[string]string{"PORTAL_REVIEW_AUDIENCE": " https://api.example.org/review"}, []string{"PORTAL_REVIEW_AUDIENCE"}},
+		{map[string]string{"PORTAL_NOTIFY_AUDIENCE": "https://api.example.org/notify\t"}, []string{"PORTAL_NOTIFY_AUDIENCE"}},
+	} {
+		e := env()
+		for k, v := range tt.set {
+			e[k] = v
+		}
+		_, err := LoadFrom(e)
+		if err == nil {
+			t.Errorf("%v accepted", tt.set)
+			continue
+		}
+		for _, name := range tt.names {
+			if !strings.Contains(err.Error(), name) {
+				t.Errorf("%v: the refusal does not name %s: %v", tt.set, name, err)
+			}
+		}
+	}
+}
