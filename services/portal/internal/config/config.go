@@ -288,11 +288,11 @@ func (c Config) Validate() error {
 }
 
 // checkBaseURL accepts an absolute https address (or http when allowed) with no
-// query, fragment or trailing slash, which paths are appended to.
+// user, query, fragment or trailing slash, which paths are appended to.
 func checkBaseURL(s string, allowHTTP bool) error {
 	u, err := url.Parse(s)
-	if err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(s, "/") {
-		return fmt.Errorf("%q must be an absolute address without a trailing slash, query or fragment", s)
+	if err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(s, "/") {
+		return fmt.Errorf("%q must be an absolute address without a user, trailing slash, query or fragment", s)
 	}
 	if u.Scheme != "https" && !(allowHTTP && u.Scheme == "http") {
 		return fmt.Errorf("%q must be https://", s)

@@ -260,3 +260,28 @@ func TestTheServicesAudiencesAreApart(t *testing.T) {
 		}
 	}
 }
+
+// No address the portal is told carries a user and password: its public address is
+// in every sign-in link and is the issuer of its tokens, the provider's addresses
+// reach ITSS's identity provider, and a callback with a fragment is one OAuth
+// refuses (RFC 6749, 3.1.2). Each is refused at start-up, naming the setting.
+func TestAddressesCarryNoCredentials(t *testing.T) {
+	t.Parallel()
+	for key, bad := range map[string]string{
+		"PORTAL_PUBLIC_URL":        "https://ops:secret@portal.example.org",
+		"PORTAL_SIGNATORY_URL":     "http://svc:secret@signatory:8081",
+		"PORTAL_OIDC_ISSUER":       "https://client:secret@login.example.org",
+		"PORTAL_OIDC_REDIRECT_URL": "https://portal.example.org/auth/callback#x",
+	} {
+		e := env()
+		e[key] = bad
+		if _, err := LoadFrom(e); err == nil || !strings.Contains(err.Error(), key) {
+			t.Errorf("%s=%s: %v, want it refused naming the setting", key, bad, err)
+		}
+	}
+	e := env()
+	e["PORTAL_OIDC_REDIRECT_URL"] = "https://ops@portal.example.org/auth/callback"
+	if _, err := LoadFrom(e); err == nil || !strings.Contains(err.Error(), "PORTAL_OIDC_REDIRECT_URL") {
+		t.Errorf("a callback with a user: %v, want it refused naming the setting", err)
+	}
+}

@@ -22,6 +22,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -116,8 +117,10 @@ func checkURL(raw string) error {
 		return errors.New("must be set")
 	}
 	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
-		return fmt.Errorf("%q must be an absolute https:// URL", raw)
+	if err != nil || u.Host == "" || u.User != nil || u.Fragment != "" || strings.HasSuffix(raw, "#") {
+		// A user and password would be handed to whoever the address reaches, and
+		// OAuth refuses a callback with a fragment (RFC 6749, 3.1.2).
+		return fmt.Errorf("%q must be an absolute https:// URL without a user or fragment", raw)
 	}
 	switch u.Scheme {
 	case "https":
