@@ -285,3 +285,26 @@ func TestAddressesCarryNoCredentials(t *testing.T) {
 		t.Errorf("a callback with a user: %v, want it refused naming the setting", err)
 	}
 }
+
+// Who is ops is the group the provider names exactly: a group written with spaces
+// about it (" itss-ops", a line break pasted from a console) names no group the
+// provider sends, and the client id likewise no client, so that ops could not sign
+// in and would learn it only at the sign-in page. Start-up refuses them instead,
+// naming the setting, as it refuses a group of spaces alone.
+func TestTheOpsGroupAndClientAreWrittenExactly(t *testing.T) {
+	t.Parallel()
+	for key, bad := range map[string]string{
+		"PORTAL_OPS_GROUP": " itss-ops", "PORTAL_OIDC_CLIENT_ID": "tc-portal\n",
+	} {
+		e := env()
+		e[key] = bad
+		if _, err := LoadFrom(e); err == nil || !strings.Contains(err.Error(), key) {
+			t.Errorf("%s=%q: %v, want it refused naming the setting", key, bad, err)
+		}
+	}
+	e := env()
+	e["PORTAL_OPS_GROUP"] = "  "
+	if _, err := LoadFrom(e); err == nil || !strings.Contains(err.Error(), "PORTAL_OPS_GROUP") {
+		t.Errorf("PORTAL_OPS_GROUP of spaces: %v, want it refused naming the setting", err)
+	}
+}

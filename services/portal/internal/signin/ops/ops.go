@@ -100,8 +100,13 @@ func (c Config) Validate() error {
 		{"PORTAL_OIDC_CLIENT_SECRET", c.ClientSecret},
 		{"PORTAL_OPS_GROUP", c.OpsGroup},
 	} {
-		if v.value == "" {
+		switch {
+		case v.value == "":
 			errs = append(errs, fmt.Errorf("%s must be set", v.key))
+		case v.key != "PORTAL_OIDC_CLIENT_SECRET" && strings.TrimSpace(v.value) != v.value:
+			// The provider names the group and the client exactly: one written with
+			// spaces about it names none, and ops could not sign in.
+			errs = append(errs, fmt.Errorf("%s %q must have no spaces about it: it is compared exactly with what the identity provider sends", v.key, v.value))
 		}
 	}
 	if len(c.CookieKey) != 32 {
