@@ -85,7 +85,7 @@ func TestPortalIssuerSettings(t *testing.T) {
 			t.Fatal(err)
 		}
 		p.HTTP.Addr, p.HTTP.AdminAddr = ":1", ":2"
-		p.Mongo = config.Mongo{URI: "mongodb://db", Database: "d"}
+		p.Mongo = config.Mongo{URI: "mongodb://db/?tls=true", Database: "d"}
 		p.NATS.URL = "tls://bus"
 		p.Auth = a
 		return p

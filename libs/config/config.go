@@ -13,6 +13,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"net/url"
 	"reflect"
@@ -375,11 +376,63 @@ func (m Mongo) Problems() []error {
 		errs = append(errs, errors.New("MONGO_URI must be set"))
 	case !strings.HasPrefix(m.URI, "mongodb://") && !strings.HasPrefix(m.URI, "mongodb+srv://"):
 		errs = append(errs, fmt.Errorf("MONGO_URI %q must start with mongodb:// or mongodb+srv://", m.URI))
+	default:
+		if err := mongoTLSProblem(m.URI); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if m.Database == "" {
 		errs = append(errs, errors.New("MONGO_DATABASE must be set"))
 	}
 	return errs
+}
+
+// mongoTLSProblem says why uri, a mongodb:// or mongodb+srv:// address, would reach
+// a server on another machine without TLS, or without checking its certificate:
+// the database holds every person's name and address. A server on this machine
+// (the local stack's, a test's) is reached without a network. The MongoDB
+// operator's connection strings say ssl=true; mongodb+srv:// is TLS unless told
+// otherwise. The address is not quoted: it carries the service's password.
+func mongoTLSProblem(uri string) error {
+	srv := strings.HasPrefix(uri, "mongodb+srv://")
+	rest := uri[strings.Index(uri, "://")+3:]
+	authority, query := rest, ""
+	if i := strings.IndexAny(rest, "/?"); i >= 0 {
+		authority = rest[:i]
+		if _, q, ok := strings.Cut(rest[i:], "?"); ok {
+			query = q
+		}
+	}
+	if i := strings.LastIndex(authority, "@"); i >= 0 {
+		authority = authority[i+1:]
+	}
+	local := authority != ""
+	for _, h := range strings.Split(authority, ",") {
+		host := h
+		if hp, _, err := net.SplitHostPort(h); err == nil {
+			host = hp
+		}
+		local = local && OnThisMachine(host)
+	}
+	if local {
+		return nil
+	}
+	tls := srv
+	for _, kv := range strings.Split(query, "&") {
+		k, v, _ := strings.Cut(kv, "=")
+		switch k, v = strings.ToLower(k), strings.ToLower(v); {
+		case (k == "tls" || k == "ssl") && v == "false":
+			return errors.New("MONGO_URI must not turn TLS off (tls=false) for a server on another machine: the database holds every person's name and address, which a plain connection carries in the clear")
+		case k == "tls" || k == "ssl":
+			tls = tls || v == "true"
+		case (k == "tlsinsecure" || k == "tlsallowinvalidcertificates" || k == "tlsallowinvalidhostnames") && v == "true":
+			return fmt.Errorf("MONGO_URI must not set %s=true for a server on another machine: a connection that does not check the server's certificate gives every person's name and address to whoever answers", k)
+		}
+	}
+	if !tls {
+		return errors.New("MONGO_URI must say tls=true (or ssl=true, as the MongoDB operator's connection strings do) for a server on another machine: the database holds every person's name and address, which a plain connection carries in the clear")
+	}
+	return nil
 }
 
 // Problems lists what is wrong with the bus settings, naming each variable.

@@ -26,7 +26,7 @@ func (c svcConfig) Validate() error { return c.Platform.Validate() }
 func minimal() map[string]string {
 	return map[string]string{
 		"HTTP_ADDR": ":8080", "ADMIN_ADDR": ":9090", "MONGO_DATABASE": "signatory",
-		"MONGO_URI": "mongodb://mongo:27017/", "NATS_URL": "tls://nats:4222",
+		"MONGO_URI": "mongodb://mongo:27017/?tls=true", "NATS_URL": "tls://nats:4222",
 		"AUTH_JWKS_URL": "https://login.example/jwks.json", "AUTH_ISSUER": "https://login.example", "AUTH_AUDIENCE": "tc-signatory",
 	}
 }
@@ -68,7 +68,7 @@ func TestLoadAppliesDefaults(t *testing.T) {
 	}
 	want := svcConfig{Platform: config.Platform{
 		HTTP:  config.HTTP{Addr: ":8080", AdminAddr: ":9090", BodyLimit: "256K", RequestTimeout: 10 * time.Second, ShutdownTimeout: 20 * time.Second},
-		Mongo: config.Mongo{URI: "mongodb://mongo:27017/", Database: "signatory"},
+		Mongo: config.Mongo{URI: "mongodb://mongo:27017/?tls=true", Database: "signatory"},
 		NATS:  config.NATS{URL: "tls://nats:4222", StreamReplicas: 1, StreamMaxAge: 720 * time.Hour},
 		Auth: config.Auth{JWKSURL: "https://login.example/jwks.json", Issuer: "https://login.example", Audience: "tc-signatory",
 			MaxTokenLifetime: time.Hour, MaxAPITokenLifetime: 90 * 24 * time.Hour},
@@ -353,6 +353,48 @@ func TestTheRequestTimeoutIsBounded(t *testing.T) {
 		err := config.LoadFrom(&c, environ)
 		if (err == nil) != ok || err != nil && !strings.Contains(err.Error(), "HTTP_REQUEST_TIMEOUT") {
 			t.Errorf("HTTP_REQUEST_TIMEOUT=%s: err = %v, want accepted %t", value, err, ok)
+		}
+	}
+}
+
+// The database is reached over TLS, but on this machine, as the bus is: it holds
+// every person's name and address, which a plain connection across a network
+// carries in the clear, and a connection that does not check the server's
+// certificate hands them to whoever answers. The MongoDB operator's connection
+// strings say ssl=true; a mongodb+srv:// address uses TLS unless told not to.
+func TestTheDatabaseIsReachedOverTLSFromAnotherMachine(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		uri string
+		ok  bool
+	}{
+		{"mongodb://127.0.0.1:27017/", true},
+		{"mongodb://localhost:27017", true},
+		{"mongodb://[::1]:27017/?replicaSet=rs0", true},
+		{"mongodb://u:p@mongodb-0.mongodb-svc:27017,mongodb-1.mongodb-svc:27017/signatory?replicaSet=mongodb&ssl=true", true},
+		{"mongodb://mongo:27017/?tls=true", true},
+		{"mongodb://mongo:27017/?TLS=true&authSource=admin", true},
+		{"mongodb+srv://u:p@cluster0.example.mongodb.net/tc", true},
+		{"mongodb+srv://cluster0.example.mongodb.net/?retryWrites=true&ssl=true", true},
+		{"mongodb://mongo:27017/", false},
+		{"mongodb://mongo:27017", false},
+		{"mongodb://127.0.0.1:27017,mongo-1:27017/?replicaSet=rs0", false},
+		{"mongodb://mongo:27017/?tls=false", false},
+		{"mongodb://mongo:27017/?ssl=true&tls=false", false},
+		{"mongodb+srv://cluster0.example.mongodb.net/?tls=false", false},
+		{"mongodb://mongo:27017/?tls=true&tlsInsecure=true", false},
+		{"mongodb://mongo:27017/?tls=true&tlsAllowInvalidCertificates=true", false},
+		{"mongodb+srv://cluster0.example.mongodb.net/?tlsAllowInvalidHostnames=true", false},
+	} {
+		environ := minimal()
+		environ["MONGO_URI"] = tt.uri
+		var c svcConfig
+		err := config.LoadFrom(&c, environ)
+		if (err == nil) != tt.ok {
+			t.Errorf("MONGO_URI=%s: err = %v, want accepted %t", tt.uri, err, tt.ok)
+		}
+		if err != nil && !strings.Contains(err.Error(), "MONGO_URI") {
+			t.Errorf("MONGO_URI=%s: the problem does not name the variable: %v", tt.uri, err)
 		}
 	}
 }

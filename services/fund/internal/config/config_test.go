@@ -10,7 +10,7 @@ import (
 // completeEnv is a complete production-like environment: the shared settings and
 // every one the fund has no default for.
 func completeEnv() map[string]string {
-	return map[string]string{"MONGO_URI": "mongodb://db", "NATS_URL": "tls://bus", "AUTH_JWKS_URL": "https://id.example.org/jwks",
+	return map[string]string{"MONGO_URI": "mongodb://db/?tls=true", "NATS_URL": "tls://bus", "AUTH_JWKS_URL": "https://id.example.org/jwks",
 		"AUTH_ISSUER": "https://id.example.org", "AUTH_AUDIENCE": "tc-fund", "FUND_CONTACT_EMAIL": "technician-commitment@itss.org.uk"}
 }
 

@@ -9,7 +9,7 @@ import (
 
 // platformEnv is the shared settings a service cannot start without.
 func platformEnv() map[string]string {
-	return map[string]string{"MONGO_URI": "mongodb://db", "NATS_URL": "tls://bus", "AUTH_JWKS_URL": "https://id.example.org/jwks",
+	return map[string]string{"MONGO_URI": "mongodb://db/?tls=true", "NATS_URL": "tls://bus", "AUTH_JWKS_URL": "https://id.example.org/jwks",
 		"AUTH_ISSUER": "https://id.example.org", "AUTH_AUDIENCE": "tc-notify"}
 }
 

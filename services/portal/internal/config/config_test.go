@@ -8,7 +8,7 @@ import (
 // env is a complete production-like environment.
 func env() map[string]string {
 	return map[string]string{
-		"MONGO_URI": "mongodb://db", "NATS_URL": "tls://bus",
+		"MONGO_URI": "mongodb://db/?tls=true", "NATS_URL": "tls://bus",
 		"PORTAL_PUBLIC_URL": "https://portal.example.org", "PORTAL_SIGNING_KEY_FILE": "/secrets/portal.pem",
 		"PORTAL_PSEUDONYM_KEY": "a secret of the portal's, 32 bytes or more", "PORTAL_CONTACT_EMAIL": "technician-commitment@example.org",
 		"PORTAL_DPO_CONTACT": "dpo@example.org", "PORTAL_TRANSFERS_OUTSIDE_UK": "none",
