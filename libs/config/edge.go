@@ -77,7 +77,7 @@ func (e Edge) Proxies() ([]netip.Prefix, error) {
 		a = a.Unmap()
 		out, given = append(out, netip.PrefixFrom(a, a.BitLen())), append(given, s)
 	}
-	errs = append(errs, tooWide(out, given)...)
+	errs = append(errs, tooWide(strings.Join(e.TrustedProxies, ","), out, given)...)
 	return out, errors.Join(errs...)
 }
 
@@ -94,9 +94,10 @@ const proxyTierBits = 7
 var mappedIPv4 = netip.PrefixFrom(netip.AddrFrom16([16]byte{10: 0xff, 11: 0xff}), 96)
 
 // tooWide refuses the families of which the prefixes together (each address
-// counted once) cover more than proxyTierBits allows. An IPv6 network that holds
+// counted once) cover more than proxyTierBits allows, quoting the setting and the
+// widest of its networks (those no other holds). An IPv6 network that holds
 // every IPv4-mapped address trusts, as the operator wrote it, every IPv4 address.
-func tooWide(prefixes []netip.Prefix, given []string) []error {
+func tooWide(setting string, prefixes []netip.Prefix, given []string) []error {
 	type entry struct {
 		p     netip.Prefix
 		given string
@@ -153,8 +154,8 @@ func tooWide(prefixes []netip.Prefix, given []string) []error {
 		if len(kept) == 1 {
 			verb = "trusts"
 		}
-		errs = append(errs, fmt.Errorf("HTTP_TRUSTED_PROXIES: %s %s %s to say who the client is, so a client there could name itself and escape its rate limits; a proxy tier's networks are together at most a /%d's worth of %s (%s): name the ingress's network, such as 10.0.0.0/8 (deploy/README.md, Configure)",
-			strings.Join(quoted, ", "), verb, how, proxyTierBits, f.name, f.fits))
+		errs = append(errs, fmt.Errorf("HTTP_TRUSTED_PROXIES %q: %s %s %s to say who the client is, so a client there could name itself and escape its rate limits; a proxy tier's networks are together at most a /%d's worth of %s (%s): name the ingress's network, such as 10.0.0.0/8 (deploy/README.md, Configure)",
+			setting, strings.Join(quoted, ", "), verb, how, proxyTierBits, f.name, f.fits))
 	}
 	return errs
 }

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -102,6 +103,9 @@ func TestProxiesThatTogetherTrustTooManyAreRefused(t *testing.T) {
 			continue
 		}
 		msg := err.Error()
+		if !strings.Contains(msg, strconv.Quote(tt.list)) {
+			t.Errorf("HTTP_TRUSTED_PROXIES=%s: the refusal does not quote the setting: %v", tt.list, err)
+		}
 		for _, q := range tt.quoted {
 			if !strings.Contains(msg, q) {
 				t.Errorf("HTTP_TRUSTED_PROXIES=%s: the refusal does not quote %s: %v", tt.list, q, err)
