@@ -336,6 +336,15 @@ func (p Platform) Validate() error {
 	required("AUTH_ISSUER", p.Auth.Issuer)
 	errs = append(errs, p.Auth.portalProblems()...)
 	required("AUTH_AUDIENCE", p.Auth.Audience)
+	for _, s := range []struct{ key, value string }{
+		{"AUTH_ISSUER", p.Auth.Issuer}, {"AUTH_AUDIENCE", p.Auth.Audience}, {"AUTH_PORTAL_ISSUER", p.Auth.PortalIssuer},
+	} {
+		// Compared exactly with the token's: with spaces about it, it matches none,
+		// and every caller would be refused.
+		if strings.TrimSpace(s.value) != s.value {
+			errs = append(errs, fmt.Errorf("%s %q must have no spaces about it: it is compared exactly with each token's", s.key, s.value))
+		}
+	}
 	if p.Auth.MaxTokenLifetime <= 0 || p.Auth.MaxTokenLifetime > maxTokenLifetimeCeiling {
 		errs = append(errs, fmt.Errorf("AUTH_MAX_TOKEN_LIFETIME %s must be positive and at most %s", p.Auth.MaxTokenLifetime, maxTokenLifetimeCeiling))
 	}

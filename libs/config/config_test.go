@@ -398,3 +398,24 @@ func TestTheDatabaseIsReachedOverTLSFromAnotherMachine(t *testing.T) {
 		}
 	}
 }
+
+// An issuer or audience is compared exactly with the token's: one written with
+// spaces about it (a line break pasted with it) matches no token, and the service
+// would refuse every caller, which it would learn only from them. Start-up refuses
+// it instead, naming the setting.
+func TestIssuersAndAudienceAreWrittenExactly(t *testing.T) {
+	t.Parallel()
+	for key, bad := range map[string]string{
+		"AUTH_ISSUER": "https://login.example ", "AUTH_AUDIENCE": " tc-signatory", "AUTH_PORTAL_ISSUER": "https://portal.example\n",
+	} {
+		environ := minimal()
+		environ[key] = bad
+		if key == "AUTH_PORTAL_ISSUER" {
+			environ["AUTH_PORTAL_JWKS_URL"] = "https://portal.example/.well-known/jwks.json"
+		}
+		var c svcConfig
+		if err := config.LoadFrom(&c, environ); err == nil || !strings.Contains(err.Error(), key) {
+			t.Errorf("%s=%q: err = %v, want it refused naming the setting", key, bad, err)
+		}
+	}
+}
