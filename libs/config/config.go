@@ -384,7 +384,7 @@ func (m Mongo) Problems() []error {
 	case m.URI == "":
 		errs = append(errs, errors.New("MONGO_URI must be set"))
 	case !strings.HasPrefix(m.URI, "mongodb://") && !strings.HasPrefix(m.URI, "mongodb+srv://"):
-		errs = append(errs, fmt.Errorf("MONGO_URI %q must start with mongodb:// or mongodb+srv://", m.URI))
+		errs = append(errs, fmt.Errorf("MONGO_URI %q must start with mongodb:// or mongodb+srv://", withoutPassword(m.URI)))
 	default:
 		if err := mongoTLSProblem(m.URI); err != nil {
 			errs = append(errs, err)
@@ -444,6 +444,20 @@ func mongoTLSProblem(uri string) error {
 	return nil
 }
 
+// withoutPassword is an address as a start-up error may quote it, in the log: its
+// user and password, everything before the last @, hidden.
+func withoutPassword(addr string) string {
+	at := strings.LastIndex(addr, "@")
+	if at < 0 {
+		return addr
+	}
+	scheme := ""
+	if i := strings.Index(addr, "://"); i >= 0 && i < at {
+		scheme = addr[:i+3]
+	}
+	return scheme + "(user and password hidden)@" + addr[at+1:]
+}
+
 // Problems lists what is wrong with the bus settings, naming each variable.
 func (n NATS) Problems() []error {
 	var errs []error
@@ -458,9 +472,9 @@ func (n NATS) Problems() []error {
 			u, err := url.Parse(one)
 			switch {
 			case err != nil || u.Host == "" || (u.Scheme != "nats" && u.Scheme != "tls"):
-				errs = append(errs, fmt.Errorf("NATS_URL %q must start with nats:// or tls://", one))
+				errs = append(errs, fmt.Errorf("NATS_URL %q must start with nats:// or tls://", withoutPassword(one)))
 			case u.Scheme == "nats" && !OnThisMachine(u.Hostname()):
-				errs = append(errs, fmt.Errorf("NATS_URL %q must be tls:// for a server on another machine: plain nats:// carries every event, sign-in links among them, in the clear", one))
+				errs = append(errs, fmt.Errorf("NATS_URL %q must be tls:// for a server on another machine: plain nats:// carries every event, sign-in links among them, in the clear", withoutPassword(one)))
 			}
 		}
 	}

@@ -419,3 +419,27 @@ func TestIssuersAndAudienceAreWrittenExactly(t *testing.T) {
 		}
 	}
 }
+
+// A start-up error goes to the log, which is no place for a password: an address
+// refused is quoted with its user and password hidden.
+func TestRefusedAddressesAreQuotedWithoutTheirPassword(t *testing.T) {
+	t.Parallel()
+	for key, bad := range map[string][]string{
+		"MONGO_URI": {"MONGODB://svc:hunter2@mongo:27017/", "postgres://svc:hunter2@db/tc", "svc:hunter2@mongo:27017"},
+		"NATS_URL":  {"nats://svc:hunter2@nats.example:4222", "http://svc:hunter2@nats:4222", "tls://nats:4222,nats://svc:hunter2@nats.example:4222"},
+	} {
+		for _, value := range bad {
+			environ := minimal()
+			environ[key] = value
+			var c svcConfig
+			err := config.LoadFrom(&c, environ)
+			if err == nil || !strings.Contains(err.Error(), key) {
+				t.Errorf("%s=%s: err = %v, want it refused naming the setting", key, value, err)
+				continue
+			}
+			if strings.Contains(err.Error(), "hunter2") {
+				t.Errorf("%s=%s: the refusal quotes the password: %v", key, value, err)
+			}
+		}
+	}
+}
