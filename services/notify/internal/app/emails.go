@@ -157,6 +157,9 @@ func (a *App) recompose(ctx context.Context, d Delivery) (Delivery, error) {
 	if d.Kind == KindLeadNamed {
 		return a.recomposeLeadNamed(ctx, d)
 	}
+	if d.Kind == KindLeadReplaced && d.Role == RoleLeadBefore {
+		return a.recomposeLeadReplaced(ctx, d)
+	}
 	if d.Kind == KindHeadChanged && d.Role == RoleHeadNamed {
 		return a.recomposeHeadNamed(ctx, d)
 	}

@@ -395,7 +395,7 @@ func headNoLonger(o Organisation, headBefore mail.Person) string {
 	}
 	head, sent := o.Leader, whatTheHeadIsSent(o.Name)
 	if personal.SameName(headBefore.Name, head.Name) {
-		return fmt.Sprintf("The address the Technician Commitment holds for you as the head of %s is now %s, in place of this one: ITSS writes to that address as its head %s.", o.Name, head.Email, sent)
+		return fmt.Sprintf("%s%s is now %s, in place of this one: ITSS writes to that address as its head %s.", headAddressNow, o.Name, head.Email, sent)
 	}
 	return fmt.Sprintf("%s%s: %s, at %s, is recorded as its head in place of you. ITSS now writes to them as its head %s.", noLongerHeadOf, o.Name, head.Name, head.Email, sent)
 }
@@ -452,15 +452,25 @@ func noLongerHead(o Organisation, before, headBefore mail.Person) (string, bool)
 	if !replacedAsBoth(o, before, headBefore) {
 		return "", false
 	}
+	return headNow(o, headBefore)
+}
+
+// alsoNoLongerHeadOf begins noLongerHead's paragraph, unless it tells of an address
+// corrected.
+const alsoNoLongerHeadOf = "You are also no longer recorded as the head of "
+
+// headNow is noLongerHead's paragraph to headBefore, who is not o's head (o.Leader),
+// and whether it tells of their address corrected.
+func headNow(o Organisation, headBefore mail.Person) (string, bool) {
 	head, sent := o.Leader, whatTheHeadIsSent(o.Name)
 	if personal.SameName(headBefore.Name, head.Name) {
 		too := ""
 		if strings.EqualFold(head.Email, o.Lead.Email) {
 			too = " too"
 		}
-		return fmt.Sprintf("The address the Technician Commitment holds for you as the head of %s is now %s%s, in place of this one: ITSS now writes to that address, not this one, %s.", o.Name, head.Email, too, sent), true
+		return fmt.Sprintf("%s%s is now %s%s, in place of this one: ITSS now writes to that address, not this one, %s.", headAddressNow, o.Name, head.Email, too, sent), true
 	}
-	return fmt.Sprintf("You are also no longer recorded as the head of %s: %s, at %s, is recorded as its head in place of you. ITSS now writes to them, not to you, %s.", o.Name, head.Name, head.Email, sent), false
+	return fmt.Sprintf("%s%s: %s, at %s, is recorded as its head in place of you. ITSS now writes to them, not to you, %s.", alsoNoLongerHeadOf, o.Name, head.Name, head.Email, sent), false
 }
 
 // alsoNoLongerHead puts para (noLongerHead) in e, the email telling the lead before
@@ -605,7 +615,91 @@ func (a *App) recomposeLeadNamed(ctx context.Context, d Delivery) (Delivery, err
 		c.Paragraphs = slices.DeleteFunc(c.Paragraphs, func(p string) bool { return strings.HasPrefix(p, alsoHead) })
 		subject = strings.Replace(subject, andHead, "", 1)
 	}
+	// Told they are no longer the head, in place of whom: as the head stands now
+	// (headNoLonger), or nothing of it once they are the head again (or none is
+	// recorded), as the email recording them as the head again tells them.
+	if i := slices.IndexFunc(c.Paragraphs, isHeadNoLonger); i >= 0 {
+		now := headNoLonger(Organisation{Name: o.Name, Lead: to, Leader: o.Leader}, to)
+		if now == "" {
+			c.Paragraphs = slices.Delete(c.Paragraphs, i, i+1)
+			subject = strings.Replace(subject, andNoLongerHead, "", 1)
+		} else {
+			c.Paragraphs[i] = now
+			naming(&d, &c, o.Leader)
+		}
+	}
 	return a.composedAgain(d, o.Lead, subject, c, d.Message.ICS, d.Message.Optional)
+}
+
+// isHeadNoLonger says p is headNoLonger's paragraph, either way it is worded.
+func isHeadNoLonger(p string) bool {
+	return strings.HasPrefix(p, noLongerHeadOf) || strings.HasPrefix(p, headAddressNow)
+}
+
+// headAddressNow begins the paragraphs that tell a person the address held for them
+// as the head is another now (headNoLonger's, noLongerHead's, corrected).
+const headAddressNow = "The address the Technician Commitment holds for you as the head of "
+
+// naming has d, recomposed to say c, name people besides those it named: c's HTML
+// isolates their names, and d's mentions keep their digests, so that an erasure of
+// one of them finds it (see mentions).
+func naming(d *Delivery, c *mail.Content, people ...mail.Person) {
+	to := ""
+	if len(d.Message.To) == 1 {
+		to = d.Message.To[0].Email
+	}
+	for _, p := range people {
+		if p.Name != "" && !slices.Contains(c.Names, p.Name) {
+			c.Names = append(slices.Clone(c.Names), p.Name)
+		}
+		if p.Email == "" || strings.EqualFold(p.Email, to) {
+			continue
+		}
+		if s := personal.Subject(p.Email); !slices.Contains(d.Mentions, s) {
+			d.Mentions = append(slices.Clone(d.Mentions), s)
+		}
+	}
+}
+
+// recomposeLeadReplaced makes a later attempt of the email telling a lead the role
+// passed on (lead-replaced) say what stands when it goes. Once they lead the
+// organisation again it is given up: it would tell them they no longer do. Told, by
+// the same email, that they are no longer the head (noLongerHead), it says so of the
+// head as it stands now, or nothing of it once they are the head again (or none is
+// recorded): sent as written, it named as the head someone who might no longer be,
+// or told a person the head again that they were not.
+func (a *App) recomposeLeadReplaced(ctx context.Context, d Delivery) (Delivery, error) {
+	if len(d.Message.To) != 1 || len(d.Content.Paragraphs) < 2 {
+		return d, nil
+	}
+	o, ok, err := a.orgs.Get(ctx, d.OrganisationID)
+	if err != nil || !ok || o.Withdrawn {
+		return d, err
+	}
+	to := d.Message.To[0]
+	if strings.EqualFold(o.Lead.Email, to.Email) {
+		return d, noLongerTrue("%s is %s's nominated lead again", cmp.Or(to.Name, "the recipient"), cmp.Or(o.Name, "the organisation"))
+	}
+	i := slices.IndexFunc(d.Content.Paragraphs, func(p string) bool {
+		return strings.HasPrefix(p, alsoNoLongerHeadOf) || strings.HasPrefix(p, headAddressNow)
+	})
+	if i < 0 {
+		return d, nil
+	}
+	c := d.Content
+	c.Paragraphs = slices.Clone(c.Paragraphs)
+	subject := d.Message.Subject
+	if o.Leader.Email == "" || strings.EqualFold(o.Leader.Email, to.Email) {
+		c.Paragraphs = slices.Delete(c.Paragraphs, i, i+1)
+		for _, tail := range []string{" or recorded as its head", ", and your address as its head has changed", ", and you are no longer recorded as its head"} {
+			subject = strings.Replace(subject, tail, "", 1)
+		}
+		subject = strings.Replace(subject, "nominated lead and head has changed", "nominated lead has changed", 1)
+	} else {
+		c.Paragraphs[i], _ = headNow(Organisation{Name: o.Name, Lead: o.Lead, Leader: o.Leader}, to)
+		naming(&d, &c, o.Leader)
+	}
+	return a.composedAgain(d, to, subject, c, d.Message.ICS, d.Message.Optional)
 }
 
 // dueNoLongerYours has e, which tells the lead before that the role passed on, carry
@@ -724,13 +818,11 @@ func (a *App) headChanged(ctx context.Context, cause string, o Organisation, bef
 			named = append(named, next)
 		}
 		switch {
-		case o.Lead.Email == "":
-			named = append(named, fmt.Sprintf("%s has no nominated lead recorded now: please name one by telling ITSS who it is.", o.Name))
-		case strings.EqualFold(o.Lead.Email, head.Email):
-			named = append(named, fmt.Sprintf("You are also %s's nominated lead: you receive the deadline reminders and submit its obligations in the Technician Commitment portal.", o.Name))
+		case o.Lead.Email == "" || strings.EqualFold(o.Lead.Email, head.Email):
+			named = append(named, leadStatement(o, head))
 		case wasLead:
 		default:
-			named = append(named, fmt.Sprintf("%s's nominated lead, %s, at %s, acts for it with ITSS: they receive the deadline reminders and submit its obligations in the Technician Commitment portal.", o.Name, o.Lead.Name, o.Lead.Email))
+			named = append(named, leadStatement(o, head))
 			if also != "" {
 				named = append(named, also)
 			}
@@ -889,5 +981,95 @@ func (a *App) recomposeHeadNamed(ctx context.Context, d Delivery) (Delivery, err
 	}
 	c := d.Content
 	c.Paragraphs = a.dueNextAsOfToday(o, c.Paragraphs)
-	return a.composedAgain(d, o.Leader, d.Message.Subject, c, d.Message.ICS, d.Message.Optional)
+	subject, ics := d.Message.Subject, d.Message.ICS
+	c.Paragraphs, subject, ics = a.leadAsItStands(&d, &c, o, to, subject, ics)
+	return a.composedAgain(d, o.Leader, subject, c, ics, d.Message.Optional)
+}
+
+// Paragraphs of the email recording a head that speak of the lead (headChanged), by
+// which a later attempt finds them (leadAsItStands).
+const (
+	noLeadNow       = " has no nominated lead recorded now: please name one by telling ITSS who it is."
+	actsForIt       = ", acts for it with ITSS: they receive the deadline reminders and submit its obligations in the Technician Commitment portal."
+	alsoLeadOf      = "You are also %s's nominated lead: you receive the deadline reminders and submit its obligations in the Technician Commitment portal."
+	sameChange      = "With the same change, "
+	noLongerLeadOf  = "You are no longer "
+	leadAddressWas  = "The address the Technician Commitment holds for you as "
+	andNoLongerLead = ", and are no longer its nominated lead"
+	andLeadAddress  = ", and your address as its nominated lead has changed"
+)
+
+// leadStatement is what the email recording to as o's head says of its lead now: that
+// there is none, that it is them, or who it is.
+func leadStatement(o Organisation, to mail.Person) string {
+	switch {
+	case o.Lead.Email == "":
+		return o.Name + noLeadNow
+	case strings.EqualFold(o.Lead.Email, to.Email):
+		return fmt.Sprintf(alsoLeadOf, o.Name)
+	}
+	return fmt.Sprintf("%s's nominated lead, %s, at %s%s", o.Name, o.Lead.Name, o.Lead.Email, actsForIt)
+}
+
+// leadAsItStands is paras, the paragraphs of a later attempt of the email recording
+// to as o's head, with subject and its calendar ics, saying of o's lead what stands
+// when it goes. Written with a change of lead, it named the lead that change made,
+// and told a lead made the head that they no longer led, with the cancellation of the
+// due date in their calendar: a change of lead since (which the head is told of by its
+// own email) left it naming as the lead someone who no longer was, or telling a
+// person the lead again that they were not. It now says who the lead is (the change
+// made with it, no longer what stands, left out); to a lead made the head, the lead
+// again, that they are the lead too, without the cancellation; to one who still is
+// not, who leads in their place now.
+func (a *App) leadAsItStands(d *Delivery, c *mail.Content, o Organisation, to mail.Person, subject string, ics []byte) ([]string, string, []byte) {
+	paras := slices.Clone(c.Paragraphs)
+	names := func(p string) bool {
+		e := strings.ToLower(o.Lead.Email)
+		return e != "" && (strings.Contains(strings.ToLower(p), " "+e+",") || strings.Contains(strings.ToLower(p), " "+e+"."))
+	}
+	wasLead := slices.IndexFunc(paras, func(p string) bool {
+		return strings.HasPrefix(p, noLongerLeadOf) && strings.Contains(p, "'s nominated lead: ") ||
+			strings.HasPrefix(p, leadAddressWas) && strings.Contains(p, "'s nominated lead is now ")
+	})
+	if wasLead >= 0 {
+		switch {
+		case names(paras[wasLead]):
+			return paras, subject, ics // as it was
+		case strings.EqualFold(o.Lead.Email, to.Email):
+			// The lead again: told so, and nothing taken from their calendar.
+			paras[wasLead] = leadStatement(o, to)
+			paras = slices.DeleteFunc(paras, func(p string) bool { return strings.HasPrefix(p, "The attached calendar update removes ") })
+			subject = strings.Replace(strings.Replace(subject, andNoLongerLead, "", 1), andLeadAddress, "", 1)
+			return paras, subject, nil
+		case o.Lead.Email == "":
+			paras[wasLead] = fmt.Sprintf("You are no longer %s's nominated lead, and %s", o.Name, o.Name+noLeadNow)
+		default:
+			paras[wasLead] = fmt.Sprintf("You are no longer %s's nominated lead: %s, at %s, is its nominated lead now. The deadline reminders for %s go to them, and they sign in to the Technician Commitment portal for it; you no longer do.", o.Name, o.Lead.Name, o.Lead.Email, o.Name)
+			naming(d, c, o.Lead)
+		}
+		subject = strings.Replace(subject, andLeadAddress, andNoLongerLead, 1)
+		return paras, subject, ics
+	}
+	said := slices.IndexFunc(paras, func(p string) bool {
+		return strings.HasSuffix(p, noLeadNow) || strings.HasSuffix(p, actsForIt) ||
+			strings.HasPrefix(p, "You are also ") && strings.HasSuffix(p, "'s nominated lead: you receive the deadline reminders and submit its obligations in the Technician Commitment portal.")
+	})
+	now := leadStatement(o, to)
+	if said >= 0 && paras[said] == now {
+		return paras, subject, ics // as it was
+	}
+	// The change of lead it told is no longer what stands.
+	paras = slices.DeleteFunc(paras, func(p string) bool { return strings.HasPrefix(p, sameChange) && !names(p) })
+	if said < 0 {
+		return paras, subject, ics // their address as the head corrected: it said no more of the lead
+	}
+	wasAlso := strings.HasPrefix(paras[said], "You are also ")
+	paras[said] = now
+	naming(d, c, o.Lead)
+	if wasAlso && !strings.EqualFold(o.Lead.Email, to.Email) {
+		// No longer the lead: the due date's entry it carried as their reminder is not theirs.
+		paras = slices.DeleteFunc(paras, func(p string) bool { return strings.HasPrefix(p, "The attached calendar entry marks the ") })
+		ics = nil
+	}
+	return paras, subject, ics
 }
