@@ -922,6 +922,7 @@ func (a *App) deliver(ctx context.Context, d Delivery, attempt int) (bool, error
 	// that reminder's key, in place of this attempt (asDaysReminder): it sent the
 	// email, and reports so.
 	sentAsDays := false
+	wasSent := d.SentAt
 	if attempt > 1 {
 		wasTo, wasAt := d.Message.To, d.SentAt
 		// A later attempt is sent when it is sent: it says what is true then, to
@@ -940,9 +941,10 @@ func (a *App) deliver(ctx context.Context, d Delivery, attempt int) (bool, error
 				}
 				return false, a.erasures.Forget(context.WithoutCancel(ctx), personal.Subject(gone))
 			}
-			if wasAt.IsZero() && saysWhereItStands(d) {
-				// Never sent, and going on a later day than it was written: it is that
-				// day's reminder to them, where one is still to go.
+			if saysWhereItStands(d) {
+				// Going on a later day than it was written (a retry, or ops' resend of
+				// one sent or given up): it is that day's reminder to them, where one is
+				// still to go, and says no more where it stands where it went already.
 				d, sentAsDays, sendErr = a.asDaysReminder(ctx, d)
 			}
 		}
@@ -968,7 +970,13 @@ func (a *App) deliver(ctx context.Context, d Delivery, attempt int) (bool, error
 		sendErr = a.sender.Send(ctx, msg)
 	}
 	d.UpdatedAt = a.clock.Now()
+	// Ops' resend of an email sent before, sent as the day's reminder under that
+	// reminder's key (whose own entry logs and counts it): this entry stays as it was,
+	// sent when it was.
+	resentAsDays := sentAsDays && !wasSent.IsZero()
 	switch {
+	case resentAsDays:
+		d.Status, d.SentAt, d.LastError = StatusSent, wasSent, ""
 	case sendErr == nil:
 		d.Status, d.SentAt, d.LastError = StatusSent, d.UpdatedAt, ""
 	case errors.As(sendErr, new(permanent)) || attempt >= a.cfg.MaxAttempts:
@@ -977,7 +985,9 @@ func (a *App) deliver(ctx context.Context, d Delivery, attempt int) (bool, error
 		d.Status, d.LastError = StatusFailed, sendErr.Error()
 		d.NextAttemptAt = d.UpdatedAt.Add(time.Duration(1<<min(attempt, 10)) * time.Minute)
 	}
-	a.metrics.Delivered(d.Kind, d.Status)
+	if !resentAsDays {
+		a.metrics.Delivered(d.Kind, d.Status)
+	}
 	if d.Status == StatusSent && d.Kind == "reminder" {
 		a.metrics.ReminderSent(d.Step)
 	}

@@ -236,7 +236,9 @@ func (a *App) asDaysReminder(ctx context.Context, d Delivery) (Delivery, bool, e
 	switch {
 	case err != nil || !ok:
 		return d, sent, err
-	case held.Kind == d.Kind && causeOf(held.About) == causeOf(d.About):
+	case held.Kind == d.Kind && causeOf(held.About) == causeOf(d.About) && (sent || d.SentAt.IsZero()):
+		// Ops' resend of one sent before (d.SentAt) that an earlier call sent as the
+		// day's reminder goes again, as one after the day's reminder: what ops asked.
 		return d, sent, tookTheDay(held)
 	case held.Status != StatusSent:
 		return d, sent, nil // the day's reminder has said nothing yet

@@ -345,3 +345,82 @@ func TestACorrectionResentAfterThatDaysReminderDoesNotSayItAgain(t *testing.T) {
 		t.Errorf("Sam received %q that day, want the reminder and the resent correction alone", subjects(mailTo(h, lead.Email, 0)))
 	}
 }
+
+// The email naming a lead, sent, and resent by ITSS on a later day on which a reminder
+// of the obligation is due to them, went beside that day's reminder: resent before the
+// sweep, both said where it stands that day, and resent after it, it said so again. A
+// resend follows the rule a retry does: before that day's reminder it is that
+// reminder (under its key, saying where it stands, with the due date's calendar
+// entry), and the sweeps of two replicas send nothing beside it; after it, it tells
+// them they lead and what is due next, and leaves where it stands to the reminder. The
+// entry resent stays sent, as it was.
+func TestALeadNamedEmailResentOnALaterDayFollowsThatDaysReminder(t *testing.T) {
+	t.Parallel()
+	chris := events.Person{Name: "Chris Lee", Email: "c.lee@exampleton.ac.uk"}
+	named := "Technician Commitment: you are now Uni %s's nominated lead"
+	day := "Technician Commitment: Uni %s's self-assessment and action plan is due in 7 days (Monday 14 December 2026)"
+	cases := []struct {
+		name       string
+		sweptFirst bool // the day's reminder went before the resend
+		want       []string
+		says, not  []string
+		ics        bool
+	}{
+		{name: "resent before that day's reminder", want: []string{named},
+			says: []string{"As of today, Monday 7 December 2026, it is due in 7 days.", "The attached calendar entry marks the self-assessment and action plan's due date."},
+			ics:  true},
+		{name: "resent after that day's reminder", sweptFirst: true, want: []string{day, named},
+			says: []string{"Submissions are open now. The reminder of it sent to you today says where it stands."},
+			not:  []string{"As of today", "calendar entry"}},
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			h := start(t, 2, time.Date(2026, 11, 14, 9, 0, 0, 0, time.UTC))
+			org := fmt.Sprintf("nlresentlater%d", i)
+			h.onboard(org, civil.New(2026, 6, 14), civil.New(2026, 12, 14))
+			h.sweepOn(civil.New(2026, 11, 14))
+			ops := h.http.Token(auth.RoleOps, "")
+			h.clock.Set(at9(civil.New(2026, 12, 6))) // no reminder is due that day
+			h.publish(org, events.OrganisationContactsChangedV1{OrganisationID: org, Leader: leader, NominatedLead: chris})
+			h.waitFor(org)
+			testenv.Eventually(t, 10*time.Second, func() error {
+				if got := subjects(mailTo(h, chris.Email, 0)); !slices.Equal(got, []string{fmt.Sprintf(named, org)}) {
+					return fmt.Errorf("Chris received %q, want the email naming them", got)
+				}
+				return nil
+			})
+			id := deliveryOf(h, org, "lead-named", chris.Email)
+
+			h.clock.Set(time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC))
+			if c.sweptFirst {
+				h.runUntil(civil.New(2026, 12, 7))
+			}
+			resent := h.http.Must(http.StatusOK, h.http.Do("POST", "/v1/deliveries/"+id+"/resends", ops, nil)).JSON(t)
+			if resent["status"] != "sent" {
+				t.Errorf("the entry resent is %v (%v), want sent, as it was", resent["status"], resent["last_error"])
+			}
+			h.runUntil(civil.New(2026, 12, 7))
+			h.clock.Advance(time.Minute)
+			h.runUntil(civil.New(2026, 12, 7))
+			got := mailTo(h, chris.Email, 1)
+			want := []string{}
+			for _, s := range c.want {
+				want = append(want, fmt.Sprintf(s, org))
+			}
+			if !slices.Equal(subjects(got), want) {
+				t.Fatalf("Chris received %q on 7 December, want %q", subjects(got), want)
+			}
+			m := got[len(got)-1]
+			checkSays(t, m, append([]string{fmt.Sprintf("You are now Uni %s's nominated lead for the Technician Commitment, in place of Sam Patel.", org)}, c.says...)...)
+			for _, s := range c.not {
+				if strings.Contains(m.Text, s) {
+					t.Errorf("the resent email says %q, as the day's reminder did:\n%s", s, m.Text)
+				}
+			}
+			if m.ICS != c.ics {
+				t.Errorf("the resent email carries a calendar: %v, want %v", m.ICS, c.ics)
+			}
+		})
+	}
+}
