@@ -388,7 +388,7 @@ func TestEnvironmentValuesLiveInOverlays(t *testing.T) {
 			continue
 		}
 		data, _ := obj["data"].(map[string]any)
-		for _, k := range append(slices.Clone(environmentKeys), "NOTIFY_PUBLIC_URL", "NOTIFY_PORTAL_URL", "NOTIFY_CONTACT_EMAIL", "FUND_CONTACT_EMAIL", "SMTP_HOST", "SMTP_FROM", "SMTP_UNSUBSCRIBE",
+		for _, k := range append(slices.Clone(environmentKeys), "NOTIFY_PUBLIC_URL", "NOTIFY_PORTAL_URL", "NOTIFY_CONTACT_EMAIL", "FUND_CONTACT_EMAIL", "SMTP_HOST", "SMTP_FROM",
 			"PORTAL_PUBLIC_URL", "PORTAL_CONTACT_EMAIL", "PORTAL_DPO_CONTACT", "PORTAL_TRANSFERS_OUTSIDE_UK", "PORTAL_OIDC_ISSUER", "PORTAL_OIDC_REDIRECT_URL", "PORTAL_SIGNATORY_AUDIENCE", "PORTAL_REVIEW_AUDIENCE", "PORTAL_NOTIFY_AUDIENCE", "PORTAL_FUND_AUDIENCE") {
 			if _, ok := data[k]; ok {
 				t.Errorf("base %s sets %s: that is an environment's value, set it in the overlays", id, k)
@@ -417,12 +417,17 @@ func TestEnvironmentValuesLiveInOverlays(t *testing.T) {
 		if u := env["notify"]["NOTIFY_PORTAL_URL"]; !strings.HasPrefix(u, "https://") {
 			t.Errorf("%s: NOTIFY_PORTAL_URL %q is not an https URL", o, u)
 		}
-		// notify has no default sender, unsubscribe or contact address: each environment
-		// names its own.
-		for _, k := range []string{"SMTP_FROM", "SMTP_UNSUBSCRIBE", "NOTIFY_CONTACT_EMAIL"} {
+		// notify has no default sender or contact address: each environment names its
+		// own.
+		for _, k := range []string{"SMTP_FROM", "NOTIFY_CONTACT_EMAIL"} {
 			if a := env["notify"][k]; !strings.Contains(a, "@") {
 				t.Errorf("%s: notify's %s is %q, not an address", o, k, a)
 			}
+		}
+		// No email offers an unsubscribe (docs/PRIVACY.md): an address set for one would
+		// be a mailbox nobody acts on.
+		if a, ok := env["notify"]["SMTP_UNSUBSCRIBE"]; ok {
+			t.Errorf("%s: notify is given SMTP_UNSUBSCRIBE=%q, which it no longer reads", o, a)
 		}
 		// The portal signs each service's tokens with the audience that service accepts,
 		// is reached over https at the address the services trust as an issuer, and

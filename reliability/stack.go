@@ -142,7 +142,6 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		"SMTP_PORT="+smtpPort,
 		"SMTP_TLS_POLICY=none",
 		"SMTP_FROM=technician-commitment@tc.localhost",
-		"SMTP_UNSUBSCRIBE=unsubscribe@tc.localhost",
 		"NOTIFY_CONTACT_EMAIL=itss@tc.localhost",
 		"FUND_CONTACT_EMAIL=itss@tc.localhost",
 		"LOG_LEVEL=warn",

@@ -449,7 +449,6 @@ func startInfra(dataDir string, offset int) (*infra, error) {
 		"SMTP_TLS_POLICY=none",
 		// Mail is sent as a local address: the stack is nobody's production.
 		"SMTP_FROM=technician-commitment@tc.localhost",
-		"SMTP_UNSUBSCRIBE=unsubscribe@tc.localhost",
 		// Where every email, and the fund's answers that need ITSS, tell people to
 		// write to ITSS (the portal's PORTAL_CONTACT_EMAIL is the same).
 		"NOTIFY_CONTACT_EMAIL=itss@tc.localhost",

@@ -22,7 +22,7 @@ func Start(tb testing.TB, env *testenv.Env, portalIssuer, portalJWKS, smtpHost s
 	cfg.Platform = env.Platform(tb, cfg.Platform)
 	cfg.Platform.Auth.PortalIssuer, cfg.Platform.Auth.PortalJWKSURL = portalIssuer, portalJWKS
 	cfg.SMTP.Host, cfg.SMTP.Port, cfg.SMTP.TLSPolicy = smtpHost, smtpPort, "none"
-	cfg.SMTP.From, cfg.SMTP.Unsubscribe = "technician-commitment@example.org", "unsubscribe@example.org"
+	cfg.SMTP.From = "technician-commitment@example.org"
 	cfg.Notify.PublicURL, cfg.Notify.PortalURL = "https://notify.example.org", "https://portal.example.org"
 	cfg.Notify.ContactEmail = "itss@example.org"
 	svc, cleanup, err := service.New(context.Background(), cfg, service.Options{Logger: telemetry.Discard(), NoSweeper: true})

@@ -31,8 +31,6 @@ type SMTPConfig struct {
 	TLSPolicy string // mandatory, opportunistic or none
 	From      string
 	FromName  string
-	// Unsubscribe is the address in List-Unsubscribe on optional mail.
-	Unsubscribe string
 	// ReplyTo is where a reply goes: the address every email gives for writing to
 	// ITSS (NOTIFY_CONTACT_EMAIL), which From need not be (SMTP_FROM may be a mailbox
 	// nobody reads). Empty: replies go to From.
@@ -212,9 +210,6 @@ func (s *SMTP) Send(ctx context.Context, m mail.Message) error {
 	msg.Subject(headerText(m.Subject))
 	msg.SetMessageIDWithValue(m.MessageID)
 	msg.SetDate()
-	if m.Optional && s.cfg.Unsubscribe != "" {
-		msg.SetGenHeader(gomail.HeaderListUnsubscribe, "<mailto:"+s.cfg.Unsubscribe+"?subject=unsubscribe>")
-	}
 	msg.SetBodyString(gomail.TypeTextPlain, m.Text)
 	msg.AddAlternativeString(gomail.TypeTextHTML, m.HTML)
 	if len(m.ICS) > 0 {

@@ -307,8 +307,9 @@ type messageDoc struct {
 	Subject   string      `bson:"subject"`
 	Text      string      `bson:"text,omitempty"`
 	HTML      string      `bson:"html,omitempty"`
-	ICS       []byte      `bson:"ics,omitempty"`
-	Optional  bool        `bson:"optional"`
+	// Entries logged before no email offered an unsubscribe hold "optional" too,
+	// which a read ignores.
+	ICS []byte `bson:"ics,omitempty"`
 }
 
 // bodyDoc is what a delivery's email says, by the delivery's key: most of its bytes,
@@ -792,7 +793,7 @@ var listFields = bson.D{{Key: "message.text", Value: 0}, {Key: "message.html", V
 func toDeliveryDoc(d app.Delivery) (deliveryDoc, bodyDoc) {
 	doc := deliveryDoc{ID: d.Key, OrganisationID: d.OrganisationID, Kind: d.Kind, Step: d.Step, Status: d.Status, Attempts: d.Attempts,
 		LastError: d.LastError, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt, About: d.About, Role: d.Role, Mentions: d.Mentions,
-		Message: messageDoc{MessageID: d.Message.MessageID, Subject: d.Message.Subject, Optional: d.Message.Optional}}
+		Message: messageDoc{MessageID: d.Message.MessageID, Subject: d.Message.Subject}}
 	body := bodyDoc{ID: d.Key, Text: d.Message.Text, HTML: d.Message.HTML, ICS: d.Message.ICS,
 		Content: contentDoc{Paragraphs: d.Content.Paragraphs, Action: d.Content.Action, Footer: d.Content.Footer, Names: d.Content.Names}}
 	for _, p := range d.Message.To {
@@ -820,7 +821,7 @@ func fromDeliveryDoc(doc deliveryDoc) app.Delivery {
 	d := app.Delivery{Key: doc.ID, OrganisationID: doc.OrganisationID, Kind: doc.Kind, Step: doc.Step, Status: doc.Status, Attempts: doc.Attempts,
 		LastError: doc.LastError, CreatedAt: doc.CreatedAt, UpdatedAt: doc.UpdatedAt, About: doc.About, Role: doc.Role, Mentions: doc.Mentions,
 		Content: mail.Content{Paragraphs: doc.Content.Paragraphs, Action: doc.Content.Action, Footer: doc.Content.Footer, Names: doc.Content.Names},
-		Message: mail.Message{MessageID: doc.Message.MessageID, Subject: doc.Message.Subject, Text: doc.Message.Text, HTML: doc.Message.HTML, ICS: doc.Message.ICS, Optional: doc.Message.Optional}}
+		Message: mail.Message{MessageID: doc.Message.MessageID, Subject: doc.Message.Subject, Text: doc.Message.Text, HTML: doc.Message.HTML, ICS: doc.Message.ICS}}
 	for _, p := range doc.Message.To {
 		d.Message.To = append(d.Message.To, mail.Person(p))
 	}

@@ -43,7 +43,6 @@ type Email struct {
 	Subject          string
 	Content          mail.Content
 	ICS              []byte
-	Optional         bool
 	// About and Step, when set, say what the email is about for a later attempt to
 	// check it is still true (an assignment: "assignment:<key>"); About is the cause
 	// otherwise.
@@ -76,7 +75,7 @@ func (a *App) Notify(ctx context.Context, e Email, to ...Recipient) error {
 
 // notifyUnder sends e (named already) to r under the exactly-once key k.
 func (a *App) notifyUnder(ctx context.Context, k string, e Email, r Recipient) error {
-	m, err := a.compose(k, r.Person, e.Subject, e.Content, e.ICS, e.Optional)
+	m, err := a.compose(k, r.Person, e.Subject, e.Content, e.ICS)
 	if err != nil {
 		return err
 	}
@@ -127,8 +126,8 @@ func mentions(among []mail.Person, to mail.Person, subject string, paragraphs []
 	return out
 }
 
-func (a *App) compose(k string, to mail.Person, subject string, c mail.Content, ics []byte, optional bool) (mail.Message, error) {
-	m := mail.Message{MessageID: k + "@technician-commitment.itss.org.uk", To: []mail.Person{to}, Subject: subject, Optional: optional, ICS: ics}
+func (a *App) compose(k string, to mail.Person, subject string, c mail.Content, ics []byte) (mail.Message, error) {
+	m := mail.Message{MessageID: k + "@technician-commitment.itss.org.uk", To: []mail.Person{to}, Subject: subject, ICS: ics}
 	c.Greeting = "Dear " + to.Name + ","
 	c.Names = append(slices.Clone(c.Names), to.Name)
 	if err := a.render(&m, c); err != nil {
@@ -192,13 +191,13 @@ func (a *App) recompose(ctx context.Context, d Delivery) (Delivery, error) {
 	if to.Email == "" { // erased at their request, and nobody named since
 		return d, noLongerTrue("%s has no %s recorded now", cmp.Or(o.Name, "the organisation"), who)
 	}
-	return a.composedAgain(d, to, d.Message.Subject, d.Content, d.Message.ICS, d.Message.Optional)
+	return a.composedAgain(d, to, d.Message.Subject, d.Content, d.Message.ICS)
 }
 
 // composedAgain is d as a later attempt sends it: to to, saying c, its message
 // composed again under its key.
-func (a *App) composedAgain(d Delivery, to mail.Person, subject string, c mail.Content, ics []byte, optional bool) (Delivery, error) {
-	m, err := a.compose(d.Key, to, subject, c, ics, optional)
+func (a *App) composedAgain(d Delivery, to mail.Person, subject string, c mail.Content, ics []byte) (Delivery, error) {
+	m, err := a.compose(d.Key, to, subject, c, ics)
 	if err != nil {
 		return d, err
 	}
@@ -413,7 +412,7 @@ func (a *App) remindReviewers(ctx context.Context, today civil.Date) (int, error
 		if err != nil {
 			return sent, err
 		}
-		m, err := a.compose(k, as.Reviewer, subject, c, ics, false)
+		m, err := a.compose(k, as.Reviewer, subject, c, ics)
 		if err != nil {
 			return sent, err
 		}
@@ -646,7 +645,7 @@ func (a *App) waiting(ctx context.Context, e Email, role, why string) error {
 		return err
 	}
 	k := key("role:"+role, e.Cause, e.Kind)
-	m, err := a.compose(k, mail.Person{}, e.Subject, e.Content, e.ICS, e.Optional)
+	m, err := a.compose(k, mail.Person{}, e.Subject, e.Content, e.ICS)
 	if err != nil {
 		return err
 	}
@@ -708,7 +707,7 @@ type Application struct {
 // not know yet is not a lead to skip: the applicant's copy goes now, and the lead's
 // waits, the event held as for a dependency that is down, until the organisation's
 // contacts have arrived. The applicant's copy is claimed, so it is not sent again.
-func (a *App) FundEmail(ctx context.Context, cause, kind string, app Application, subject string, paras []string, due civil.Date, optional bool) error {
+func (a *App) FundEmail(ctx context.Context, cause, kind string, app Application, subject string, paras []string, due civil.Date) error {
 	if kind == "fund-awarded" || kind == "fund-declined" {
 		// Kept before the emails go, so that a receipt retried from now on is not.
 		if err := a.FundProgressed(ctx, app.ID, FundStepDecided); err != nil {
@@ -721,7 +720,7 @@ func (a *App) FundEmail(ctx context.Context, cause, kind string, app Application
 	if kind == "fund-awarded" || kind == "fund-report-due" || kind == KindFundReportOverdue || kind == KindFundReportDueMoved {
 		read = "the application, and what is needed next,"
 	}
-	e := Email{Cause: cause, Org: app.OrganisationID, Kind: kind, Subject: subject, Optional: optional, About: fundAbout(app.ID),
+	e := Email{Cause: cause, Org: app.OrganisationID, Kind: kind, Subject: subject, About: fundAbout(app.ID),
 		Content: mail.Content{Paragraphs: append(paras, "Your tools read "+read+" from the fund's API as application "+app.ID+
 			". The organisation's nominated lead can also read it in the Technician Commitment portal:"), Action: a.applicationURL(app.ID), Names: []string{app.Title}}}
 	e.Step = reportStep(kind, due, app.DueMoves)
@@ -858,7 +857,7 @@ func (a *App) FundReportReceived(ctx context.Context, cause string, app Applicat
 		subject += " — " + app.Title
 	}
 	next := "ITSS will read it. Nothing more is needed unless ITSS asks."
-	e := Email{Cause: cause, Org: app.OrganisationID, Kind: KindFundReportReceived, Subject: subject, Optional: true,
+	e := Email{Cause: cause, Org: app.OrganisationID, Kind: KindFundReportReceived, Subject: subject,
 		Content: mail.Content{Paragraphs: []string{
 			fmt.Sprintf("We have received your report on %s, funded by the Technician Collaboration Fund, with %s of the grant spent. Thank you.", project, money.Pounds(spentPence)),
 			next,

@@ -197,7 +197,7 @@ func (a *App) FundReportDue(ctx context.Context, cause string, app Application, 
 	}
 	return a.FundEmail(ctx, cause, "fund-report-due", app, "Technician Collaboration Fund: your project report is due by "+mail.Day(due),
 		[]string{fmt.Sprintf("The project “%s” has ended. Please send its short report by %s; the attached calendar entry marks the date.", app.Title, mail.Day(due))},
-		due, false)
+		due)
 }
 
 // FundReportOverdue chases a funded project's report not in by its due day. The
@@ -218,7 +218,7 @@ func (a *App) FundReportOverdue(ctx context.Context, app Application, due civil.
 		"Technician Collaboration Fund: your project report is overdue — "+app.Title,
 		[]string{fmt.Sprintf("The short report on the project “%s” was due by %s and has not reached ITSS. Please send it now: the fund takes it late.", app.Title, mail.Day(due)),
 			"If something is holding it up, please tell ITSS."},
-		civil.Date{}, false)
+		civil.Date{})
 }
 
 // awardReportDue opens the award email's paragraph on its report, by which a later
@@ -300,7 +300,7 @@ func (a *App) awardAfterReport(ctx context.Context, d Delivery, application stri
 		d.Content, d.Message.ICS = c, nil
 		return d, nil
 	}
-	return a.composedAgain(d, d.Message.To[0], d.Message.Subject, c, nil, d.Message.Optional)
+	return a.composedAgain(d, d.Message.To[0], d.Message.Subject, c, nil)
 }
 
 // ReportDueMove is a move of a funded project's report to another day, as the fund
@@ -342,7 +342,7 @@ func (a *App) FundReportDueMoved(ctx context.Context, app Application, m ReportD
 	} else {
 		paras = append(paras, fmt.Sprintf("Its short report is now due by %s, not %s as we said before; the attached calendar entry moves the date. Any reminder or chase sent for %s no longer stands.", mail.Day(m.Due), mail.Day(m.DueBefore), mail.Day(m.DueBefore)))
 	}
-	return a.FundEmail(ctx, "report-due-moved:"+app.ID+dueMovesSep+strconv.Itoa(m.Move), KindFundReportDueMoved, app, subject, paras, m.Due, false)
+	return a.FundEmail(ctx, "report-due-moved:"+app.ID+dueMovesSep+strconv.Itoa(m.Move), KindFundReportDueMoved, app, subject, paras, m.Due)
 }
 
 // KindFundAwardCorrected tells of an award's amount corrected by ITSS.

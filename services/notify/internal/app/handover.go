@@ -184,7 +184,7 @@ func (a *App) sendAsDaysReminder(ctx context.Context, o Organisation, d Delivery
 		}
 	}
 	var err error
-	if day.Message, err = a.compose(k, to, d.Message.Subject, day.Content, ics, d.Message.Optional); err != nil {
+	if day.Message, err = a.compose(k, to, d.Message.Subject, day.Content, ics); err != nil {
 		return false, err
 	}
 	ok, err := a.deliver(ctx, day, 1)
@@ -265,7 +265,7 @@ func (a *App) asDaysReminder(ctx context.Context, d Delivery) (Delivery, bool, e
 		}
 		c.Paragraphs = append(c.Paragraphs, p)
 	}
-	d, err = a.composedAgain(d, d.Message.To[0], d.Message.Subject, c, ics, d.Message.Optional)
+	d, err = a.composedAgain(d, d.Message.To[0], d.Message.Subject, c, ics)
 	return d, sent, err
 }
 
@@ -630,7 +630,7 @@ func (a *App) recomposeLeadNamed(ctx context.Context, d Delivery) (Delivery, err
 			naming(&d, &c, o.Leader)
 		}
 	}
-	return a.composedAgain(d, o.Lead, subject, c, d.Message.ICS, d.Message.Optional)
+	return a.composedAgain(d, o.Lead, subject, c, d.Message.ICS)
 }
 
 // isHeadNoLonger says p is headNoLonger's paragraph, either way it is worded.
@@ -701,7 +701,7 @@ func (a *App) recomposeLeadReplaced(ctx context.Context, d Delivery) (Delivery, 
 		c.Paragraphs[i], _ = headNow(Organisation{Name: o.Name, Lead: o.Lead, Leader: o.Leader}, to)
 		naming(&d, &c, o.Leader)
 	}
-	return a.composedAgain(d, to, subject, c, d.Message.ICS, d.Message.Optional)
+	return a.composedAgain(d, to, subject, c, d.Message.ICS)
 }
 
 // dueNoLongerYours has e, which tells the lead before that the role passed on, carry
@@ -985,7 +985,7 @@ func (a *App) recomposeHeadNamed(ctx context.Context, d Delivery) (Delivery, err
 	c.Paragraphs = a.dueNextAsOfToday(o, c.Paragraphs)
 	subject, ics := d.Message.Subject, d.Message.ICS
 	c.Paragraphs, subject, ics = a.leadAsItStands(&d, &c, o, to, subject, ics)
-	return a.composedAgain(d, o.Leader, subject, c, ics, d.Message.Optional)
+	return a.composedAgain(d, o.Leader, subject, c, ics)
 }
 
 // Paragraphs of the email recording a head that speak of the lead (headChanged), by

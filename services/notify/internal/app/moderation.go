@@ -438,7 +438,7 @@ func (a *App) recomposeReview(ctx context.Context, d Delivery) (Delivery, error)
 			if filled.Reviewer.Email != "" {
 				to = filled.Reviewer // as the pool names them now
 			}
-			return a.composedAgain(d, to, e.Subject, e.Content, e.ICS, false)
+			return a.composedAgain(d, to, e.Subject, e.Content, e.ICS)
 		}
 		return d, nil
 	default:
@@ -485,7 +485,7 @@ func (a *App) recomposeReview(ctx context.Context, d Delivery) (Delivery, error)
 		to, rewrite = []mail.Person{n}, true
 	}
 	if rewrite && len(to) == 1 {
-		return a.composedAgain(d, to[0], d.Message.Subject, d.Content, d.Message.ICS, d.Message.Optional)
+		return a.composedAgain(d, to[0], d.Message.Subject, d.Content, d.Message.ICS)
 	}
 	return d, nil
 }
@@ -515,7 +515,7 @@ func (a *App) recomposeReviewReminder(ctx context.Context, d Delivery, as Assign
 	if err != nil {
 		return d, err
 	}
-	return a.composedAgain(d, to, subject, c, ics, false)
+	return a.composedAgain(d, to, subject, c, ics)
 }
 
 // submissionsInWords names a reviewer's submissions as the emails do, by whose they

@@ -43,11 +43,11 @@ func (a *App) SendSigninLink(ctx context.Context, cause string, l SigninLink) er
 		}
 	}
 	const subject = "Your sign-in link for the Technician Commitment"
-	real, err := a.compose(k, l.To, subject, content(l.Link), nil, false)
+	real, err := a.compose(k, l.To, subject, content(l.Link), nil)
 	if err != nil {
 		return err
 	}
-	logged, err := a.compose(k, l.To, subject, content(redactedLink), nil, false)
+	logged, err := a.compose(k, l.To, subject, content(redactedLink), nil)
 	if err != nil {
 		return err
 	}

@@ -21,18 +21,18 @@ type Config struct {
 
 // SMTP is the mail relay. Its address has no default: a default would be the local
 // mail catcher, and a production notify that silently mailed a development address
-// would tell nobody anything. Nor have the addresses mail is sent from and asks to be
-// unsubscribed at: a staging notify that took production's would send as production,
-// and a mailbox nobody reads would swallow every unsubscribe.
+// would tell nobody anything. Nor has the address mail is sent from: a staging notify
+// that took production's would send as production. No email offers an unsubscribe
+// (every one is a service message, docs/PRIVACY.md): SMTP_UNSUBSCRIBE, which named the
+// address one went to, is no longer read, and an environment that still sets it starts.
 type SMTP struct {
-	Host        string `env:"SMTP_HOST"`
-	Port        int    `env:"SMTP_PORT"`
-	Username    string `env:"SMTP_USERNAME"`
-	Password    string `env:"SMTP_PASSWORD"`
-	TLSPolicy   string `env:"SMTP_TLS_POLICY" envDefault:"mandatory"`
-	From        string `env:"SMTP_FROM"`
-	FromName    string `env:"SMTP_FROM_NAME" envDefault:"Technician Commitment"`
-	Unsubscribe string `env:"SMTP_UNSUBSCRIBE"`
+	Host      string `env:"SMTP_HOST"`
+	Port      int    `env:"SMTP_PORT"`
+	Username  string `env:"SMTP_USERNAME"`
+	Password  string `env:"SMTP_PASSWORD"`
+	TLSPolicy string `env:"SMTP_TLS_POLICY" envDefault:"mandatory"`
+	From      string `env:"SMTP_FROM"`
+	FromName  string `env:"SMTP_FROM_NAME" envDefault:"Technician Commitment"`
 }
 
 // Notify is the service's own behaviour.
@@ -129,7 +129,6 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("SMTP_PORT must be set (the mail relay's port)"))
 	}
 	for _, a := range []struct{ name, value, what string }{{"SMTP_FROM", c.SMTP.From, "the address mail is sent from"},
-		{"SMTP_UNSUBSCRIBE", c.SMTP.Unsubscribe, "the address optional mail's List-Unsubscribe names"},
 		{"NOTIFY_CONTACT_EMAIL", c.Notify.ContactEmail, "the address every email tells people to write to ITSS at"}} {
 		if err := libconfig.CheckMailbox(a.value); err != nil {
 			errs = append(errs, fmt.Errorf("%s %w (%s)", a.name, err, a.what))

@@ -18,7 +18,7 @@ func platformEnv() map[string]string {
 func completeEnv() map[string]string {
 	env := platformEnv()
 	for k, v := range map[string]string{"SMTP_HOST": "smtp.itss.org.uk", "SMTP_PORT": "587", "NOTIFY_PUBLIC_URL": "https://notify.tc.itss.org.uk",
-		"NOTIFY_PORTAL_URL": "https://portal.tc.itss.org.uk", "SMTP_FROM": "technician-commitment@itss.org.uk", "SMTP_UNSUBSCRIBE": "unsubscribe@itss.org.uk",
+		"NOTIFY_PORTAL_URL": "https://portal.tc.itss.org.uk", "SMTP_FROM": "technician-commitment@itss.org.uk",
 		"NOTIFY_CONTACT_EMAIL": "technician-commitment@itss.org.uk"} {
 		env[k] = v
 	}
@@ -35,7 +35,7 @@ func TestAddressesHaveNoDevelopmentDefaultsAndStartUpNamesWhatIsMissing(t *testi
 	if err == nil {
 		t.Fatal("notify starts without its mail relay, public address and portal address")
 	}
-	for _, name := range []string{"SMTP_HOST", "SMTP_PORT", "SMTP_FROM", "SMTP_UNSUBSCRIBE", "NOTIFY_PUBLIC_URL", "NOTIFY_PORTAL_URL", "NOTIFY_CONTACT_EMAIL"} {
+	for _, name := range []string{"SMTP_HOST", "SMTP_PORT", "SMTP_FROM", "NOTIFY_PUBLIC_URL", "NOTIFY_PORTAL_URL", "NOTIFY_CONTACT_EMAIL"} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("the start-up error does not name %s: %v", name, err)
 		}
@@ -51,6 +51,14 @@ func TestAddressesHaveNoDevelopmentDefaultsAndStartUpNamesWhatIsMissing(t *testi
 	if err := libconfig.LoadFrom(&c, env); err != nil {
 		t.Fatalf("a complete configuration is refused: %v", err)
 	}
+	// No email offers an unsubscribe (docs/PRIVACY.md): SMTP_UNSUBSCRIBE is no longer
+	// read, and a ConfigMap from before that still sets it starts.
+	env["SMTP_UNSUBSCRIBE"] = "unsubscribe@itss.org.uk"
+	c = Default()
+	if err := libconfig.LoadFrom(&c, env); err != nil {
+		t.Fatalf("a configuration that still sets SMTP_UNSUBSCRIBE is refused: %v", err)
+	}
+	delete(env, "SMTP_UNSUBSCRIBE")
 	env["NOTIFY_PORTAL_URL"] = "portal.tc.itss.org.uk/"
 	c = Default()
 	if err := libconfig.LoadFrom(&c, env); err == nil || !strings.Contains(err.Error(), "NOTIFY_PORTAL_URL") {
@@ -58,12 +66,11 @@ func TestAddressesHaveNoDevelopmentDefaultsAndStartUpNamesWhatIsMissing(t *testi
 	}
 }
 
-// The sender, the unsubscribe address and ITSS's contact address are bare addresses:
-// a display name belongs in SMTP_FROM_NAME, and the unsubscribe and contact
-// addresses go into mailto: links as they are.
+// The sender and ITSS's contact address are bare addresses: a display name belongs
+// in SMTP_FROM_NAME, and the contact address goes into mailto: links as it is.
 func TestMailAddressesAreBareAddresses(t *testing.T) {
 	t.Parallel()
-	for _, name := range []string{"SMTP_FROM", "SMTP_UNSUBSCRIBE", "NOTIFY_CONTACT_EMAIL"} {
+	for _, name := range []string{"SMTP_FROM", "NOTIFY_CONTACT_EMAIL"} {
 		for _, bad := range []string{"itss.org.uk", "Technician Commitment <tc@itss.org.uk>", " tc@itss.org.uk", "tc@itss.org.uk?subject=x", "a@b, c@d"} {
 			env := completeEnv()
 			env[name] = bad

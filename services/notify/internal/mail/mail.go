@@ -30,8 +30,6 @@ type Message struct {
 	// its cancellation once it no longer applies; a cancellation of several deadlines
 	// is one calendar each (ical.Calendars), each attached apart.
 	ICS []byte
-	// Optional mail carries a List-Unsubscribe header.
-	Optional bool
 }
 
 // Content is what a template renders.

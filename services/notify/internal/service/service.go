@@ -70,7 +70,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 		return fail(err)
 	}
 	sender, err := adapters.NewSMTP(adapters.SMTPConfig{Host: cfg.SMTP.Host, Port: cfg.SMTP.Port, Username: cfg.SMTP.Username, Password: cfg.SMTP.Password,
-		TLSPolicy: cfg.SMTP.TLSPolicy, From: cfg.SMTP.From, FromName: cfg.SMTP.FromName, Unsubscribe: cfg.SMTP.Unsubscribe,
+		TLSPolicy: cfg.SMTP.TLSPolicy, From: cfg.SMTP.From, FromName: cfg.SMTP.FromName,
 		ReplyTo: cfg.Notify.ContactEmail})
 	if err != nil {
 		return fail(err)

@@ -775,6 +775,11 @@ func TestAFundedProjectsReportIsAcknowledgedToItsApplicantAndTheLead(t *testing.
 		to = append(to, strings.Join(m.To, ","))
 		checkSays(t, m, "Technician Collaboration Fund: report received — Skills exchange", `“Skills exchange”`, "£812.50",
 			"ITSS will read it", "unless ITSS asks")
+		// A service message about the recipient's own project: it offers no
+		// unsubscribe, which nothing in the suite would act on (docs/PRIVACY.md).
+		if m.Unsub {
+			t.Errorf("the report's receipt to %v carries List-Unsubscribe", m.To)
+		}
 		if strings.Join(m.To, ",") == applicant.Email {
 			checkSays(t, m, "Dear Ann Applicant,", "We have received your report on", "For anything about the report or the fund, please contact ITSS at itss@example.org.")
 		} else {

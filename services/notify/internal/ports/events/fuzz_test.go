@@ -24,7 +24,7 @@ func FuzzHandlers(f *testing.F) {
 		f.Fatal(err)
 	}
 	cfg.SMTP.Host, cfg.SMTP.Port, cfg.SMTP.TLSPolicy = "127.0.0.1", ln.Addr().(*net.TCPAddr).Port, "none"
-	cfg.SMTP.From, cfg.SMTP.Unsubscribe = "technician-commitment@example.org", "unsubscribe@example.org"
+	cfg.SMTP.From = "technician-commitment@example.org"
 	_ = ln.Close()
 	cfg.Notify.PublicURL, cfg.Notify.PortalURL = "https://notify.example.org", "https://portal.example.org"
 	cfg.Notify.ContactEmail = "itss@example.org"

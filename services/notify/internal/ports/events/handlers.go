@@ -301,7 +301,7 @@ func Fund(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 			return a.FundEmail(ctx, e.ID, "fund-received", application(p.ApplicationID, p.OrganisationID, p.Title, p.Applicant),
 				"Technician Collaboration Fund: application received — "+p.Title,
 				[]string{fmt.Sprintf("We have received the application “%s” (%s requested). ITSS will assess it after the round closes and write with the decision.", p.Title, money.Pounds(p.RequestedAmountPence))},
-				civil.Date{}, true)
+				civil.Date{})
 		case events.ApplicationAwardedV1{}.EventType():
 			p, err := events.Decode[events.ApplicationAwardedV1](e)
 			if err != nil {
@@ -310,7 +310,7 @@ func Fund(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 			return a.FundEmail(ctx, e.ID, "fund-awarded", application(p.ApplicationID, p.OrganisationID, p.Title, p.Applicant),
 				"Technician Collaboration Fund: your application is funded — "+p.Title,
 				[]string{fmt.Sprintf("Congratulations: “%s” is awarded %s.%s", p.Title, money.Pounds(p.AmountPence), app.AwardWindow(p.ProjectStart, p.ProjectEnd)), app.AwardReportDue(p.ReportDue)},
-				p.ReportDue, false)
+				p.ReportDue)
 		case events.ApplicationDeclinedV1{}.EventType():
 			p, err := events.Decode[events.ApplicationDeclinedV1](e)
 			if err != nil {
@@ -319,7 +319,7 @@ func Fund(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 			return a.FundEmail(ctx, e.ID, "fund-declined", application(p.ApplicationID, p.OrganisationID, p.Title, p.Applicant),
 				"Technician Collaboration Fund: decision on "+p.Title,
 				[]string{fmt.Sprintf("Thank you for applying with “%s”. This time the panel could not fund it.", p.Title), "The panel's feedback: " + p.Feedback},
-				civil.Date{}, false)
+				civil.Date{})
 		case events.ReportDueV1{}.EventType():
 			p, err := events.Decode[events.ReportDueV1](e)
 			if err != nil {
