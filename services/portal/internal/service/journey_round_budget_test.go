@@ -48,8 +48,14 @@ func TestJourneyOpsRaisesAClosedRoundsBudget(t *testing.T) {
 	b.Enter()
 	heading(t, b, "Change the budget")
 	errorSummaryHasFocus(t, b, "field-budget", "Budget in pounds")
-	if got := b.Text(browsertest.CSS("#field-budget-error")); !strings.HasPrefix(got, "Error:") || !strings.Contains(got, "lowered to no less") {
-		t.Errorf("the message beside the field reads %q, want the fund's reason", got)
+	// The fund's reason is a sentence of its own, not one after the field's label
+	// ("Budget in pounds the round's awards hold ..." it read).
+	const reason = "The round's awards hold £450 of its budget: it may be lowered to no less than that"
+	if got := strings.Join(strings.Fields(b.Text(browsertest.CSS("#field-budget-error"))), " "); got != "Error: "+reason {
+		t.Errorf("the message beside the field reads %q, want %q", got, "Error: "+reason)
+	}
+	if got := b.Text(browsertest.CSS(".error-summary li")); got != reason {
+		t.Errorf("the error summary reads %q, want %q", got, reason)
 	}
 	b.WaitFor(browsertest.CSS(`#field-budget[aria-describedby~="field-budget-error"][aria-invalid="true"]`))
 	screenshot(b, "ops-round-budget-refused")

@@ -79,3 +79,31 @@ func TestNamedKeepsADaysCapital(t *testing.T) {
 		t.Errorf("messages (-want +got):\n%s", d)
 	}
 }
+
+// A service's message that is a sentence of its own, with its own subject ("the
+// round's awards hold £450 of its budget: it may be lowered to no less than that"),
+// is shown as that sentence: the label before it made "Budget in pounds the round's
+// awards hold £450 of its budget" of it. A message that says what the value must be
+// still has the label for its subject.
+func TestNamedLeavesASentenceWithItsOwnSubject(t *testing.T) {
+	t.Parallel()
+	got := FundRoundBudget.Named([]templates.FieldError{
+		{Field: "budget", Message: "the round's awards hold £450 of its budget: it may be lowered to no less than that"},
+		{Field: "budget", Message: "This round has closed"},
+		{Field: "budget", Message: "its awards hold more"},
+		{Field: "budget", Message: "There is no budget left"},
+		{Field: "budget", Message: "must be a whole number of pounds"},
+		{Field: "budget", Message: "Thereafter is not a number"},
+	})
+	want := []templates.FieldError{
+		{Field: "budget", Message: "The round's awards hold £450 of its budget: it may be lowered to no less than that"},
+		{Field: "budget", Message: "This round has closed"},
+		{Field: "budget", Message: "Its awards hold more"},
+		{Field: "budget", Message: "There is no budget left"},
+		{Field: "budget", Message: "Budget in pounds must be a whole number of pounds"},
+		{Field: "budget", Message: "Budget in pounds thereafter is not a number"},
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("messages (-want +got):\n%s", d)
+	}
+}

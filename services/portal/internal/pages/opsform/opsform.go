@@ -307,12 +307,31 @@ func (ss Specs) Named(errs []templates.FieldError) []templates.FieldError {
 			continue
 		}
 		msg := e.Message
+		if ownSubject(msg) {
+			if r, size := utf8.DecodeRuneInString(msg); unicode.IsLower(r) {
+				errs[i].Message = string(unicode.ToUpper(r)) + msg[size:]
+			}
+			continue
+		}
 		if r, size := utf8.DecodeRuneInString(msg); size < len(msg) && unicode.IsUpper(r) && !unicode.IsUpper(rune(msg[size])) && !calendarName(msg) {
 			msg = string(unicode.ToLower(r)) + msg[size:]
 		}
 		errs[i].Message = ss[j].Label + " " + msg
 	}
 	return errs
+}
+
+// ownSubject reports whether a message is a sentence with a subject of its own ("the
+// round's awards hold £450 of its budget", "There is ..."), which a label before it
+// would garble, rather than what the value must be ("must be in the future"), which
+// reads as a sentence with the label for its subject.
+func ownSubject(msg string) bool {
+	first, _, _ := strings.Cut(msg, " ")
+	switch strings.ToLower(first) {
+	case "the", "this", "that", "these", "those", "its", "it", "there", "a", "an", "another", "each", "every", "no", "you", "your", "someone", "nothing":
+		return true
+	}
+	return false
 }
 
 // calendarName reports whether a message starts with the name of a day or a month
