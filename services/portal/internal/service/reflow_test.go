@@ -165,6 +165,17 @@ func TestPagesFitTheScreenWhateverPeopleWrote(t *testing.T) {
 				t.Errorf("at %dpx %s draws %q broken across two lines", width, path, word)
 			}
 		}
+		if width >= 1280 {
+			// A summary's values stand in one column whatever the length of their
+			// labels: a long one pushed its value right of the others' (the
+			// submission's summary for its reviewer, a review round's).
+			values := b.Boxes("main .summary dd")
+			for _, v := range values {
+				if v.Left != values[0].Left {
+					t.Errorf("at %dpx %s has a summary value starting at %.0fpx, where the first starts at %.0fpx: %s", width, path, v.Left, values[0].Left, v.Element)
+				}
+			}
+		}
 		main := b.Text(browsertest.CSS("main"))
 		for _, want := range shows {
 			if !strings.Contains(main, want) {
