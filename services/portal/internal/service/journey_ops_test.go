@@ -290,6 +290,11 @@ func TestJourneyOps(t *testing.T) {
 	b.Enter()
 	heading(t, b, "Dead letters")
 	screenshot(b, "ops-dead-letters")
+	// The letters' table fits a desktop's window: its Replay buttons were off the
+	// right edge, to be found by scrolling the table sideways.
+	if got := b.ScrollingSideways("main .table-wrap"); len(got) != 0 {
+		t.Errorf("at 1280px the dead letters' table scrolls sideways: %q", got)
+	}
 	tabTo(t, b, "button", fmt.Sprintf("Replay signatory letter %d", fixed))
 	b.Enter()
 	heading(t, b, "Dead letters")
