@@ -24,6 +24,7 @@ func TestTheHistorySaysWhatACorrectionChanged(t *testing.T) {
 		{events.OrganisationDetailsCorrectedV1{}.EventType(),
 			map[string]any{"name": "University of Aberdare", "website": "https://aberdare.ac.uk", "sector": "higher_education"},
 			"Organisation details corrected: named University of Aberdare; website https://aberdare.ac.uk"},
+		// A record the page does not know by name is named by its identifier.
 		{events.OrganisationSuccessionRecordedV1{}.EventType(), map[string]any{"succeeds": "org-7"},
 			"Organisation succession recorded: succeeds organisation org-7"},
 		{events.ObligationScheduledV1{}.EventType(), map[string]any{"window_opens": "2027-02-03", "due": "2027-08-03"},
@@ -33,7 +34,7 @@ func TestTheHistorySaysWhatACorrectionChanged(t *testing.T) {
 		{events.OrganisationContactsChangedV1{}.EventType(), map[string]any{"plan_page": "https://example.org"},
 			"Organisation contacts changed"},
 	} {
-		if got := opsEventText(tt.typ) + opsEventDetail(tt.typ, tt.data); got != tt.want {
+		if got := opsEventText(tt.typ) + opsEventDetail(tt.typ, tt.data, func(string) string { return "" }); got != tt.want {
 			t.Errorf("%s reads %q, want %q", tt.typ, got, tt.want)
 		}
 	}

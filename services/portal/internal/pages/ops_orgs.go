@@ -256,8 +256,17 @@ func (h *Handler) opsOrganisation(w http.ResponseWriter, r *http.Request, c *ops
 		actors = append(actors, e.Actor)
 	}
 	who := h.opsActorNames(r, actors, c.subject)
+	named := func(id string) string {
+		if l := data.Succeeds; l != nil && id != "" && l.Path == "/ops/organisations/"+id && l.Name != id {
+			if l.Note != "" {
+				return l.Name + " (" + l.Note + ")"
+			}
+			return l.Name
+		}
+		return ""
+	}
 	for _, e := range hist.JSON200.Items {
-		data.History = append(data.History, opsHistoryRow{Time: longTime(e.Time), What: opsEventText(e.Type) + opsEventDetail(e.Type, e.Data), Who: who(e.Actor), Version: e.Version})
+		data.History = append(data.History, opsHistoryRow{Time: longTime(e.Time), What: opsEventText(e.Type) + opsEventDetail(e.Type, e.Data, named), Who: who(e.Actor), Version: e.Version})
 	}
 	if hist.JSON200.NextCursor != nil {
 		data.NextHistory = "/ops/organisations/" + id + "?" + url.Values{"history": {*hist.JSON200.NextCursor}}.Encode()
@@ -283,7 +292,11 @@ func opsEventText(typ string) string {
 // corrected and when without reading the event ("Organisation announcement
 // corrected" alone said neither). Other events say nothing more; a field missing or
 // of another shape is left out.
-func opsEventDetail(typ string, data map[string]any) string {
+//
+// A record named by its identifier (the one a succession names) is said by name,
+// through named, when the page knows it: "succeeds organisation 01a251e8-e5fb-..."
+// told ITSS nothing it could read.
+func opsEventDetail(typ string, data map[string]any, named func(id string) string) string {
 	text := func(k string) string { s, _ := data[k].(string); return s }
 	day := func(k string) string {
 		d, err := time.Parse(time.DateOnly, text(k))
@@ -319,7 +332,11 @@ func opsEventDetail(typ string, data map[string]any) string {
 		add("named %s", "name")
 		add("website %s", "website")
 	case events.OrganisationSuccessionRecordedV1{}.EventType():
-		add("succeeds organisation %s", "succeeds")
+		if name := named(text("succeeds")); name != "" {
+			parts = append(parts, "succeeds the record of "+name)
+		} else {
+			add("succeeds organisation %s", "succeeds")
+		}
 	case events.ObligationScheduledV1{}.EventType():
 		add("window opens %s, due on %s", "day:window_opens", "day:due")
 	}
@@ -448,7 +465,7 @@ var opsOnboardingSteps = []opsOnboardingStep{
 			}
 			return resp.HTTPResponse, resp.Body, nil
 		}},
-	{slug: "succession", title: "Record the record it succeeds", link: "Record the record it succeeds", button: "Record the record it succeeds", specs: opsform.Succession,
+	{slug: "succession", title: "Link its record from before it withdrew", link: "Link its record from before it withdrew", button: "Link the two records", specs: opsform.Succession,
 		intro:   opsSuccessionIntro,
 		next:    opsInStatus(sigapi.Announced),
 		offered: func(o sigapi.Organisation) bool { return o.Succeeds == nil },

@@ -104,7 +104,9 @@ func TestJourneyOpsRecordsLaterTheRecordAnOrganisationSucceeds(t *testing.T) {
 	b := newBrowser(t)
 	opsBrowserSignIn(t, b, s)
 
-	const link = "Record the record it succeeds"
+	// The step says what it does in ITSS's words ("Record the record it succeeds" it
+	// read).
+	const link, button = "Link its record from before it withdrew", "Link the two records"
 	b.Open(s.p.url + "/ops/organisations/" + again)
 	heading(t, b, "Alpha University")
 	tabTo(t, b, "link", link)
@@ -112,7 +114,7 @@ func TestJourneyOpsRecordsLaterTheRecordAnOrganisationSucceeds(t *testing.T) {
 	heading(t, b, link)
 	// An organisation still in the Commitment is not one that withdrew.
 	opsTypeInto(t, b, "textbox", "Succeeds the record that withdrew", other)
-	tabTo(t, b, "button", link)
+	tabTo(t, b, "button", button)
 	b.Enter()
 	heading(t, b, link)
 	errorSummaryHasFocus(t, b, "field-succeeds", "Succeeds the record that withdrew")
@@ -124,7 +126,7 @@ func TestJourneyOpsRecordsLaterTheRecordAnOrganisationSucceeds(t *testing.T) {
 	b.ShiftTab()
 	tabTo(t, b, "textbox", "Succeeds the record that withdrew")
 	b.Type(old)
-	tabTo(t, b, "button", link)
+	tabTo(t, b, "button", button)
 	b.Enter()
 	heading(t, b, "Alpha University")
 	if got := b.Text(browsertest.CSS(".summary")); !strings.Contains(got, "Succeeds") || !strings.Contains(got, "withdrew on") || !strings.Contains(got, "1 June 2026") {
@@ -132,6 +134,11 @@ func TestJourneyOpsRecordsLaterTheRecordAnOrganisationSucceeds(t *testing.T) {
 	}
 	if got := b.Text(browsertest.CSS("main")); strings.Contains(got, link) {
 		t.Errorf("the page of a record that succeeds one still offers to record another: %q", got)
+	}
+	// The history names the record it now succeeds, as the summary does, not by
+	// its identifier alone.
+	if got, want := b.Text(browsertest.CSS("main")), "Organisation succession recorded: succeeds the record of Alpha University (withdrew on Monday 1 June 2026)"; !strings.Contains(got, want) || strings.Contains(got, "succeeds organisation "+old) {
+		t.Errorf("the new record's page reads %q, want its history to say %q", got, want)
 	}
 	screenshot(b, "ops-succession-recorded")
 
