@@ -21,6 +21,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -61,8 +62,11 @@ type Browser struct {
 	everyPage bool
 	checking  bool
 	jsOff     bool
-	problems  *pageProblems
-	docs      *documents
+	// wideTables is why the test's content may make a table wider than a desktop's
+	// page (AllowWideTables), or "" when none may be.
+	wideTables string
+	problems   *pageProblems
+	docs       *documents
 }
 
 // pageProblems collects what the pages report going wrong while a test runs: content
@@ -266,7 +270,44 @@ func (b *Browser) loaded() {
 		defer func() { b.checking = false }()
 		b.keepHTML()
 		b.CheckAccessibility(b.tb)
+		if b.wideTables == "" {
+			b.checkTablesFit()
+		}
 	}
+}
+
+// DesktopWidth is the narrowest window checkTablesFit takes for a desktop's: a
+// laptop's, wider than any page's column of text.
+const DesktopWidth = 1024
+
+// checkTablesFit fails the test when, in a desktop's window, a table is wider than
+// the page and must be scrolled sideways in its region to reach its last columns: a
+// dead letter's Replay and an action's Change and Remove were off the right edge of
+// a 1280 pixel window, where nothing else was. On a phone a table may scroll so
+// (WCAG 1.4.10 lets it); the pages' own tests say which must not.
+func (b *Browser) checkTablesFit() {
+	b.tb.Helper()
+	wide, err := evaluate[[]string](b, `document.documentElement.clientWidth < `+strconv.Itoa(DesktopWidth)+` ? [] :
+		Array.from(document.querySelectorAll(".table-wrap")).filter(el => el.scrollWidth > el.clientWidth + 1).
+		map(el => (el.getAttribute("aria-labelledby") || el.outerHTML.slice(0, 80)) + ": " + el.scrollWidth + " pixels wide in " + el.clientWidth)`)
+	if err != nil {
+		b.tb.Fatalf("browsertest: the tables' widths on %s: %v", b.CurrentURL(), err)
+	}
+	if len(wide) > 0 {
+		b.tb.Errorf("browsertest: on %s, in a desktop's window, a table is wider than the page, its last columns off the right edge: %s",
+			b.CurrentURL(), strings.Join(wide, "; "))
+	}
+}
+
+// AllowWideTables lets the pages' tables be wider than a desktop's page from now on,
+// for a test whose content is wider than any column (a name of 200 letters without a
+// space, which must scroll in its table's region rather than widen the page), saying
+// why.
+func (b *Browser) AllowWideTables(why string) {
+	if why == "" {
+		b.tb.Fatal("browsertest: AllowWideTables needs a reason")
+	}
+	b.wideTables = why
 }
 
 // CurrentURL is the address of the page the tab shows now.

@@ -87,6 +87,9 @@ func newSite(t *testing.T) *site {
 	mux.HandleFunc("GET /stacked", serve(page("Stacked", `<table role="table"><caption>Rows</caption><thead role="rowgroup"><tr role="row"><th scope="col" role="columnheader">Name</th></tr></thead><tbody role="rowgroup">`+"\n    "+`<tr role="row"><td role="cell">One</td></tr></tbody></table>`)))
 	// Roles on a table's rows and cells that take its semantics away, not give them back.
 	mux.HandleFunc("GET /unstacked", serve(page("Unstacked", `<table><caption>Rows</caption><tr><th scope="col" role="presentation">Name</th></tr><tr><td role="button">One</td></tr></table>`)))
+	// A table wider than any window, scrolling sideways in its own region.
+	mux.HandleFunc("GET /wide", serve(page("Wide", `<div class="table-wrap" role="region" aria-label="Wide rows" tabindex="0" style="overflow-x: auto">`+
+		`<table style="width: 2000px"><caption>Rows</caption><tr><th scope="col">Name</th><th scope="col">Action</th></tr><tr><td>One</td><td>Replay</td></tr></table></div>`)))
 	mux.HandleFunc("GET /links", serve(page("Links", `<p><a href="/unlabelled">A broken page</a></p>`)))
 	mux.HandleFunc("GET /nofocus", serve(page("Hidden focus",
 		`<style>button:focus, button:focus-visible { outline: none; }</style><button type="button">Go</button>`)))
@@ -438,4 +441,27 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	browsertest.StopHTMLChecker()
 	os.Exit(code)
+}
+
+// A table wider than a desktop's page, its last columns to be found by scrolling it
+// sideways, fails the test on any page the browser loads with CheckEveryPage, as an
+// axe violation does; on a phone's screen it may scroll so, and a test of content
+// wider than any column may allow it, saying why.
+func TestATableWiderThanADesktopsPageFailsTheTest(t *testing.T) {
+	s := newSite(t)
+	b := browsertest.New(t)
+	b.CheckEveryPage()
+	r := capture(t, func(tb testing.TB) { b.WithTB(tb).Open(s.URL + "/wide") })
+	if got := r.all(); !strings.Contains(got, "/wide, in a desktop's window, a table is wider than the page") || !strings.Contains(got, "Wide rows") {
+		t.Errorf("a table 2000 pixels wide at 1280 was not reported; report:\n%s", got)
+	}
+	b.SetViewport(375, 800)
+	if r := capture(t, func(tb testing.TB) { b.WithTB(tb).Open(s.URL + "/wide") }); r.Failed() {
+		t.Errorf("the wide table failed the test on a phone's screen: %s", r.all())
+	}
+	b.SetViewport(1280, 900)
+	b.AllowWideTables("a table of 2000 pixels")
+	if r := capture(t, func(tb testing.TB) { b.WithTB(tb).Open(s.URL + "/wide") }); r.Failed() {
+		t.Errorf("the wide table failed the test that allowed it: %s", r.all())
+	}
 }

@@ -268,6 +268,7 @@ func TestJourneyOps(t *testing.T) {
 	heading(t, b, "Email deliveries")
 	// An email names its organisation, which leads to that organisation's emails alone
 	// (the applications' receipts are about the two organisations).
+	screenshot(b, "ops-email")
 	tabTo(t, b, "link", "Only the emails about Othertown College")
 	b.Enter()
 	heading(t, b, "Email deliveries")
@@ -422,9 +423,10 @@ func TestJourneyOpsReview(t *testing.T) {
 	tabTo(t, b, "button", "Save the reviewer")
 	b.Enter()
 	heading(t, b, "Reviewer pool")
-	if got := b.Text(browsertest.CSS("tbody")); !strings.Contains(got, "Alice Jones\torg-other\tYes\t3\t") {
+	if got := strings.Join(strings.Fields(b.Text(browsertest.CSS("tbody"))), " "); !strings.Contains(got, "Alice Jones Of org-other Trained 3 ") {
 		t.Fatalf("after the change the pool reads %q", got)
 	}
+	screenshot(b, "ops-review-pool")
 
 	tabTo(t, b, "link", "Review rounds")
 	b.Enter()

@@ -234,8 +234,12 @@ func TestOpsRunsAReviewRound(t *testing.T) {
 		pool := opsMustStatus(t, s.p.do("GET", "/ops/review/reviewers", ops, nil), http.StatusOK, "the pool")
 		load := map[string]string{}
 		for _, tr := range find(parse(t, pool.body), element("tr")) {
-			if cells := find(tr, element("td")); len(cells) == 7 {
-				load[text(cells[0])] = text(cells[6])
+			// The reviewer's name is the link in the row's first cell (its
+			// organisation and training under it), the workload its last.
+			if cells := find(tr, element("td")); len(cells) == 5 {
+				if names := find(cells[0], element("a")); len(names) == 1 {
+					load[text(names[0])] = text(cells[4])
+				}
 			}
 		}
 		due := "due " + opsLongDate(deadline)
