@@ -133,6 +133,8 @@ type opsOrgData struct {
 	// AddReviewer adds a technician of this organisation to the reviewer pool, when
 	// it may have them there: an announced signatory.
 	AddReviewer string
+	// Done says which step was just saved, when the page follows one.
+	Done string
 	// Succeeds is the record this organisation succeeds (it withdrew and signed again
 	// as this one), SucceededBy the record that succeeds this one: each links to the
 	// other's page.
@@ -170,6 +172,9 @@ func (h *Handler) opsOrganisation(w http.ResponseWriter, r *http.Request, c *ops
 	}
 	o := *resp.JSON200
 	data := opsOrgData{Org: o, Kind: opsHumanise(string(o.Kind)), Status: opsHumanise(string(o.Status))}
+	if step, ok := opsStepOf(r.URL.Query().Get("done")); ok {
+		data.Done = step.done
+	}
 	day := func(label string, t time.Time) { data.Dates = append(data.Dates, opsSummaryRow{label, longDate(t)}) }
 	if o.EnquiredOn != nil {
 		day("Enquiry received", o.EnquiredOn.Time)
@@ -412,6 +417,9 @@ func opsSeenVersion(r *http.Request) *sigapi.IfMatch {
 // opsOnboardingStep is one step of onboarding after the enquiry, as a form.
 type opsOnboardingStep struct {
 	slug, title, link, button string
+	// done is what the organisation's page says once the step is saved, so that
+	// ITSS know it was (the page came back as it was, saying nothing).
+	done string
 	// intro, when set, says on the form what saving it will do.
 	intro string
 	specs opsform.Specs
@@ -435,7 +443,7 @@ func opsInStatus(ss ...sigapi.Status) func(sigapi.Status) bool {
 }
 
 var opsOnboardingSteps = []opsOnboardingStep{
-	{slug: "meeting", title: "Record the meeting", link: "Record the meeting", button: "Record the meeting", specs: opsform.Meeting,
+	{slug: "meeting", done: "The meeting is recorded.", title: "Record the meeting", link: "Record the meeting", button: "Record the meeting", specs: opsform.Meeting,
 		next: opsInStatus(sigapi.Enquiry),
 		call: func(c *opsCtx, r *http.Request, id string, body io.Reader) (*http.Response, []byte, error) {
 			key := opsFormKey(r)
@@ -445,7 +453,7 @@ var opsOnboardingSteps = []opsOnboardingStep{
 			}
 			return resp.HTTPResponse, resp.Body, nil
 		}},
-	{slug: "form", title: "Record the signed form", link: "Record the signed form", button: "Record the signed form", specs: opsform.SignedForm,
+	{slug: "form", done: "The signed form is recorded.", title: "Record the signed form", link: "Record the signed form", button: "Record the signed form", specs: opsform.SignedForm,
 		next: opsInStatus(sigapi.MeetingHeld),
 		call: func(c *opsCtx, r *http.Request, id string, body io.Reader) (*http.Response, []byte, error) {
 			key := opsFormKey(r)
@@ -455,7 +463,7 @@ var opsOnboardingSteps = []opsOnboardingStep{
 			}
 			return resp.HTTPResponse, resp.Body, nil
 		}},
-	{slug: "announcement", title: "Record the announcement", link: "Record the announcement", button: "Record the announcement", specs: opsform.Announcement,
+	{slug: "announcement", done: "The announcement is recorded.", title: "Record the announcement", link: "Record the announcement", button: "Record the announcement", specs: opsform.Announcement,
 		next: opsInStatus(sigapi.FormReceived),
 		call: func(c *opsCtx, r *http.Request, id string, body io.Reader) (*http.Response, []byte, error) {
 			key := opsFormKey(r)
@@ -465,7 +473,7 @@ var opsOnboardingSteps = []opsOnboardingStep{
 			}
 			return resp.HTTPResponse, resp.Body, nil
 		}},
-	{slug: "succession", title: "Link its record from before it withdrew", link: "Link its record from before it withdrew", button: "Link the two records", specs: opsform.Succession,
+	{slug: "succession", done: "The two records are linked.", title: "Link its record from before it withdrew", link: "Link its record from before it withdrew", button: "Link the two records", specs: opsform.Succession,
 		intro:   opsSuccessionIntro,
 		next:    opsInStatus(sigapi.Announced),
 		offered: func(o sigapi.Organisation) bool { return o.Succeeds == nil },
@@ -477,7 +485,7 @@ var opsOnboardingSteps = []opsOnboardingStep{
 			}
 			return resp.HTTPResponse, resp.Body, nil
 		}},
-	{slug: "announcement-correction", title: "Correct the announcement date", link: "Correct the announcement date", button: "Correct the date", specs: opsform.AnnouncementCorrection,
+	{slug: "announcement-correction", done: "The announcement date is corrected.", title: "Correct the announcement date", link: "Correct the announcement date", button: "Correct the date", specs: opsform.AnnouncementCorrection,
 		versioned: true, current: opsDayOf("announced_on", func(o sigapi.Organisation) *openapi_types.Date { return o.AnnouncedOn }),
 		intro:   opsAnnouncementCorrectionIntro,
 		next:    opsInStatus(sigapi.Announced),
@@ -492,7 +500,7 @@ var opsOnboardingSteps = []opsOnboardingStep{
 			}
 			return resp.HTTPResponse, resp.Body, nil
 		}},
-	{slug: "meeting-correction", title: "Correct the meeting day", link: "Correct the meeting day", button: "Correct the day", specs: opsform.MeetingCorrection,
+	{slug: "meeting-correction", done: "The meeting day is corrected.", title: "Correct the meeting day", link: "Correct the meeting day", button: "Correct the day", specs: opsform.MeetingCorrection,
 		versioned: true, current: opsDayOf("held_on", func(o sigapi.Organisation) *openapi_types.Date { return o.MeetingHeldOn }),
 		intro: opsMeetingCorrectionIntro,
 		next:  opsInStatus(sigapi.MeetingHeld, sigapi.FormReceived, sigapi.Announced),
@@ -504,7 +512,7 @@ var opsOnboardingSteps = []opsOnboardingStep{
 			}
 			return resp.HTTPResponse, resp.Body, nil
 		}},
-	{slug: "form-correction", title: "Correct the form's day", link: "Correct the form's day", button: "Correct the day", specs: opsform.FormCorrection,
+	{slug: "form-correction", done: "The form's day is corrected.", title: "Correct the form's day", link: "Correct the form's day", button: "Correct the day", specs: opsform.FormCorrection,
 		versioned: true, current: opsDayOf("signed_on", func(o sigapi.Organisation) *openapi_types.Date { return o.FormSignedOn }),
 		intro: opsFormCorrectionIntro,
 		next:  opsInStatus(sigapi.FormReceived, sigapi.Announced),
@@ -516,7 +524,7 @@ var opsOnboardingSteps = []opsOnboardingStep{
 			}
 			return resp.HTTPResponse, resp.Body, nil
 		}},
-	{slug: "contacts", title: "Change the contacts", link: "Change the contacts", button: "Save the contacts", specs: opsform.Contacts, versioned: true,
+	{slug: "contacts", done: "The contacts are changed.", title: "Change the contacts", link: "Change the contacts", button: "Save the contacts", specs: opsform.Contacts, versioned: true,
 		current: opsContactsOf,
 		next:    opsInStatus(sigapi.FormReceived, sigapi.Announced),
 		call: func(c *opsCtx, r *http.Request, id string, body io.Reader) (*http.Response, []byte, error) {
@@ -530,7 +538,7 @@ var opsOnboardingSteps = []opsOnboardingStep{
 			}
 			return resp.HTTPResponse, resp.Body, nil
 		}},
-	{slug: "details", title: "Correct the details", link: "Correct the details", button: "Save the details", specs: opsform.Details, versioned: true,
+	{slug: "details", done: "The details are corrected.", title: "Correct the details", link: "Correct the details", button: "Save the details", specs: opsform.Details, versioned: true,
 		intro:   opsDetailsIntro,
 		current: opsDetailsOf,
 		next:    opsInStatus(sigapi.Enquiry, sigapi.MeetingHeld, sigapi.FormReceived, sigapi.Announced, sigapi.Withdrawn),
@@ -542,7 +550,7 @@ var opsOnboardingSteps = []opsOnboardingStep{
 			}
 			return resp.HTTPResponse, resp.Body, nil
 		}},
-	{slug: "withdrawal", title: "Record a withdrawal", link: "Record a withdrawal", button: "Record the withdrawal", specs: opsform.Withdrawal,
+	{slug: "withdrawal", done: "The withdrawal is recorded.", title: "Record a withdrawal", link: "Record a withdrawal", button: "Record the withdrawal", specs: opsform.Withdrawal,
 		intro: opsWithdrawalIntro,
 		next:  opsInStatus(sigapi.Enquiry, sigapi.MeetingHeld, sigapi.FormReceived, sigapi.Announced),
 		call: func(c *opsCtx, r *http.Request, id string, body io.Reader) (*http.Response, []byte, error) {
@@ -568,6 +576,12 @@ func (h *Handler) opsRecord(r *http.Request, c *opsCtx, id string) *opsRecordLin
 		link.Note = "withdrew on " + longDate(on.Time)
 	}
 	return link
+}
+
+// opsStepDone is the address of the organisation's page saying that the step was
+// saved.
+func opsStepDone(id, slug string) string {
+	return "/ops/organisations/" + url.PathEscape(id) + "?" + url.Values{"done": {slug}}.Encode()
 }
 
 func opsStepOf(slug string) (opsOnboardingStep, bool) {
@@ -656,7 +670,7 @@ func (h *Handler) opsStepSave(w http.ResponseWriter, r *http.Request, c *opsCtx)
 				// The name the console's lists held for it may be the one corrected.
 				h.orgNames.forget(id)
 			}
-			http.Redirect(w, r, "/ops/organisations/"+id, http.StatusSeeOther)
+			http.Redirect(w, r, opsStepDone(id, step.slug), http.StatusSeeOther)
 			return
 		case p.Status == http.StatusPreconditionFailed:
 			// Changed by someone else since the form was filled: what was typed is
@@ -676,7 +690,7 @@ func (h *Handler) opsStepSave(w http.ResponseWriter, r *http.Request, c *opsCtx)
 		if stale && step.current != nil && step.specs.Holds(typed, step.current(*org.JSON200)) {
 			// The organisation already reads as typed: this form was sent twice (a
 			// double click, or back and send again), and the first sending saved it.
-			http.Redirect(w, r, "/ops/organisations/"+id, http.StatusSeeOther)
+			http.Redirect(w, r, opsStepDone(id, step.slug), http.StatusSeeOther)
 			return
 		}
 		if stale {

@@ -56,6 +56,10 @@ func TestJourneyOpsCorrectsTheAnnouncementDate(t *testing.T) {
 	tabTo(t, b, "button", "Correct the date")
 	b.Enter()
 	heading(t, b, "Alpha University")
+	// The page says the correction was saved: it came back as it was, saying nothing.
+	if got := b.Text(browsertest.CSS("#done[role=status]")); got != "The announcement date is corrected." {
+		t.Errorf("the organisation's page after the correction says %q", got)
+	}
 	if got := b.Text(browsertest.CSS(".summary")); !strings.Contains(got, "2 March 2025") || strings.Contains(got, "20 March 2025") {
 		t.Errorf("the summary reads %q, want the announcement on 2 March 2025", got)
 	}

@@ -135,6 +135,9 @@ func TestJourneyOpsRecordsLaterTheRecordAnOrganisationSucceeds(t *testing.T) {
 	if got := b.Text(browsertest.CSS("main")); strings.Contains(got, link) {
 		t.Errorf("the page of a record that succeeds one still offers to record another: %q", got)
 	}
+	if got := b.Text(browsertest.CSS("#done[role=status]")); got != "The two records are linked." {
+		t.Errorf("the new record's page after the link says %q", got)
+	}
 	// The history names the record it now succeeds, as the summary does, not by
 	// its identifier alone.
 	if got, want := b.Text(browsertest.CSS("main")), "Organisation succession recorded: succeeds the record of Alpha University (withdrew on Monday 1 June 2026)"; !strings.Contains(got, want) || strings.Contains(got, "succeeds organisation "+old) {
