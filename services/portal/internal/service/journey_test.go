@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -34,12 +35,25 @@ import (
 // page they see. The services behind the portal are the real ones, in-process, and
 // the sign-in link is read from the email notify sends to a real SMTP server.
 
-var screenshots = flag.String("screenshots", "",
-	"directory to write the walkthrough's pictures of the portal's pages into (portal-*.png), e.g. ../../../../docs")
+var (
+	screenshots = flag.String("screenshots", "",
+		"directory to write the walkthrough's pictures of the portal's pages into (portal-*.png), e.g. ../../../../docs")
+	allScreenshots = flag.Bool("all-screenshots", false,
+		"with -screenshots, write a picture of every page the journeys take one of, not only those the README and docs/ show")
+)
+
+// docsPictures are the pictures of the portal that the README and docs/ show, which
+// -screenshots writes (TestTheDocsShowThePicturesTheJourneysTake keeps them in step):
+// the journeys take more, for a person to look at with -all-screenshots, which
+// written into docs/ as well left dozens of files there that nothing showed.
+var docsPictures = []string{
+	"home", "signin", "organisation", "submission", "submission-error", "reviews", "directory", "rounds",
+	"ops-organisation", "ops-email",
+}
 
 // screenshot keeps a picture of the page for the README when -screenshots is set.
 func screenshot(b *browsertest.Browser, name string) {
-	if *screenshots != "" {
+	if *screenshots != "" && (*allScreenshots || slices.Contains(docsPictures, name)) {
 		b.Screenshot(filepath.Join(*screenshots, "portal-"+name+".png"))
 	}
 }
