@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/itss/techcommit/libs/civil"
 	"github.com/itss/techcommit/libs/personal"
@@ -233,6 +234,9 @@ func (a *App) asDaysReminder(ctx context.Context, d Delivery) (Delivery, bool, e
 		}
 	}
 	held, ok, err := a.deliveries.Get(ctx, k)
+	if err == nil && ok && !sent {
+		held, err = a.outcomeOf(ctx, held)
+	}
 	switch {
 	case err != nil || !ok:
 		return d, sent, err
@@ -269,14 +273,58 @@ func (a *App) asDaysReminder(ctx context.Context, d Delivery) (Delivery, bool, e
 	return d, sent, err
 }
 
+// outcomeWait bounds how long a replica waits for another's attempt at the day's
+// reminder (outcomeOf): longer than the relay takes to answer (smtpTimeout, 15s, each
+// exchange), and short enough that the attempt waiting, claimed itself, is recorded
+// well within leaseFor, before any replica may take it over.
+const outcomeWait = leaseFor / 3
+
+// outcomePoll is how often outcomeOf reads the day's entry again.
+const outcomePoll = 50 * time.Millisecond
+
+// outcomeOf is held, the entry under the key of the day's reminder, once the attempt
+// being sent by another replica is recorded: the email tried again (asDaysReminder) is
+// logged by that outcome, or goes by it. Read while being sent, the email's entry was
+// logged for good as going as that day's reminder, and a moment later the relay
+// refused that for good, the log saying the person was being sent what never went.
+// An attempt whose lease ran out (its replica died) is not waited for, and one still
+// being sent after outcomeWait is taken as it stands, as before.
+func (a *App) outcomeOf(ctx context.Context, held Delivery) (Delivery, error) {
+	if held.Status != StatusSending || a.clock.Now().Sub(held.UpdatedAt) >= leaseFor {
+		return held, nil
+	}
+	// The wait is in real time: the other replica's send takes it whatever the clock
+	// the app is given says.
+	wait := time.NewTimer(outcomeWait)
+	defer wait.Stop()
+	poll := time.NewTicker(outcomePoll)
+	defer poll.Stop()
+	for held.Status == StatusSending {
+		select {
+		case <-ctx.Done():
+			return held, ctx.Err()
+		case <-wait.C:
+			return held, nil
+		case <-poll.C:
+		}
+		again, ok, err := a.deliveries.Get(ctx, held.Key)
+		if err != nil || !ok {
+			return held, err
+		}
+		held = again
+	}
+	return held, nil
+}
+
 // toldToday is what an email that says where the obligation stands says in place of
 // it, going on a day the day's reminder went to its recipient already.
 const toldToday = "The reminder of it sent to you today says where it stands."
 
 // tookTheDay is the end of an email's own attempt once day, the same email sent under
 // the key of the day's reminder to its recipient (asDaysReminder), holds that key, as
-// the delivery log says it: superseded by it once sent, or while it is being sent or
-// waits to be tried again; given up with it, and why, once it was (the relay refused
+// the delivery log says it: superseded by it once sent, or while it waits to be tried
+// again (or is still being sent on another replica after outcomeOf's wait); given up
+// with it, and why, once it was (the relay refused
 // it for good, say), so that the log does not say the person was sent what they were
 // not: with the day's key taken, that day's reminder to them was not sent either.
 func tookTheDay(day Delivery) error {
