@@ -98,7 +98,7 @@ func (a *App) handOver(ctx context.Context, cause string, o Organisation, before
 		e := Email{Cause: cause, Org: o.ID, Kind: KindLeadReplaced,
 			Subject: fmt.Sprintf("Technician Commitment: you are no longer %s's nominated lead", o.Name),
 			Content: mail.Content{Paragraphs: []string{
-				fmt.Sprintf("%s's nominated lead for the Technician Commitment is now %s, at %s, in place of you.", o.Name, o.Lead.Name, o.Lead.Email),
+				fmt.Sprintf("%s%s%s, at %s%s", o.Name, leadIsNow, o.Lead.Name, o.Lead.Email, inPlaceOfYou),
 				fmt.Sprintf("The deadline reminders for %s now go to them, and they sign in to the Technician Commitment portal for it; you no longer do. We have emailed them to tell them.", o.Name),
 				"If this was not meant, or that address is not theirs, please tell ITSS.",
 			}, Names: handOverNames(o, before)}, Mentions: handOverPeople(o, before)}
@@ -711,9 +711,18 @@ func naming(d *Delivery, c *mail.Content, people ...mail.Person) {
 	}
 }
 
+// The first paragraph of the email telling a lead the role passed on (handOver) is
+// the organisation's name, leadIsNow, the lead's name and address, and inPlaceOfYou.
+const (
+	leadIsNow    = "'s nominated lead for the Technician Commitment is now "
+	inPlaceOfYou = ", in place of you."
+)
+
 // recomposeLeadReplaced makes a later attempt of the email telling a lead the role
 // passed on (lead-replaced) say what stands when it goes. Once they lead the
-// organisation again it is given up: it would tell them they no longer do. Told, by
+// organisation again it is given up: it would tell them they no longer do. It names
+// the lead as it stands then: written with the change it tells of, it named the lead
+// that change made, who might no longer lead, or lead at another address. Told, by
 // the same email, that they are no longer the head (noLongerHead), it says so of the
 // head as it stands now, or nothing of it once they are the head again (or none is
 // recorded): sent as written, it named as the head someone who might no longer be,
@@ -730,15 +739,28 @@ func (a *App) recomposeLeadReplaced(ctx context.Context, d Delivery) (Delivery, 
 	if strings.EqualFold(o.Lead.Email, to.Email) {
 		return d, noLongerTrue("%s is %s's nominated lead again", cmp.Or(to.Name, "the recipient"), cmp.Or(o.Name, "the organisation"))
 	}
-	i := slices.IndexFunc(d.Content.Paragraphs, func(p string) bool {
-		return strings.HasPrefix(p, alsoNoLongerHeadOf) || strings.HasPrefix(p, headAddressNow)
-	})
-	if i < 0 {
-		return d, nil
-	}
 	c := d.Content
 	c.Paragraphs = slices.Clone(c.Paragraphs)
 	subject := d.Message.Subject
+	// Who leads now: a change of lead since the one it tells of (another lead, or the
+	// lead's address corrected) left it naming someone who no longer led.
+	if l := slices.IndexFunc(c.Paragraphs, func(p string) bool {
+		return strings.Contains(p, leadIsNow) && strings.HasSuffix(p, inPlaceOfYou)
+	}); l >= 0 && o.Lead.Email != "" {
+		if now := fmt.Sprintf("%s%s%s, at %s%s", o.Name, leadIsNow, o.Lead.Name, o.Lead.Email, inPlaceOfYou); now != c.Paragraphs[l] {
+			c.Paragraphs[l] = now
+			naming(&d, &c, o.Lead)
+		}
+	}
+	i := slices.IndexFunc(c.Paragraphs, func(p string) bool {
+		return strings.HasPrefix(p, alsoNoLongerHeadOf) || strings.HasPrefix(p, headAddressNow)
+	})
+	if i < 0 {
+		if slices.Equal(c.Paragraphs, d.Content.Paragraphs) {
+			return d, nil
+		}
+		return a.composedAgain(d, to, subject, c, d.Message.ICS)
+	}
 	if o.Leader.Email == "" || strings.EqualFold(o.Leader.Email, to.Email) {
 		c.Paragraphs = slices.Delete(c.Paragraphs, i, i+1)
 		for _, tail := range []string{" or recorded as its head", ", and your address as its head has changed", ", and you are no longer recorded as its head"} {

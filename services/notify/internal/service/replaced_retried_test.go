@@ -1,0 +1,74 @@
+package service_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/itss/techcommit/libs/civil"
+	"github.com/itss/techcommit/libs/events"
+)
+
+// The email telling a lead the role passed on, refused by the relay and tried again
+// after the lead changed again, named as the lead the one the first change made: the
+// person read that someone who no longer led now did, at an address that no longer
+// receives anything for the organisation. Tried again so, it names the lead as it
+// stands when it goes, and nobody else.
+func TestALeadReplacedEmailRetriedAfterAnotherChangeNamesTheLeadNow(t *testing.T) {
+	t.Parallel()
+	chris := events.Person{Name: "Chris Lee", Title: "Director", Email: "c.lee@exampleton.ac.uk"}
+	pat := events.Person{Name: "Pat Quinn", Title: "Provost", Email: "p.quinn@exampleton.ac.uk"}
+	cases := []struct {
+		name   string
+		second events.Person
+		says   string
+		not    []string
+	}{
+		{name: "another lead named since", second: pat,
+			says: "Uni %s's nominated lead for the Technician Commitment is now Pat Quinn, at p.quinn@exampleton.ac.uk, in place of you.",
+			not:  []string{"Chris Lee", "c.lee@"}},
+		{name: "the new lead's address corrected since", second: events.Person{Name: "Chris Lee", Email: "chris.lee@exampleton.ac.uk"},
+			says: "Uni %s's nominated lead for the Technician Commitment is now Chris Lee, at chris.lee@exampleton.ac.uk, in place of you.",
+			not:  []string{"c.lee@"}},
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			h := start(t, 2, time.Date(2026, 11, 14, 9, 0, 0, 0, time.UTC))
+			org := fmt.Sprintf("replacedagain%d", i)
+			h.onboard(org, civil.New(2026, 6, 14), civil.New(2026, 12, 14))
+			from := len(mailTo(h, lead.Email, 0))
+
+			h.clock.Set(at9(civil.New(2026, 11, 20))) // no reminder is due that day
+			h.box.tryLater(lead.Email)
+			h.publish(org, events.OrganisationContactsChangedV1{OrganisationID: org, Leader: leader, NominatedLead: chris})
+			h.waitFor(org)
+			waitFailed(h, org, lead.Email)
+			h.clock.Advance(time.Minute)
+			h.publish(org, events.OrganisationContactsChangedV1{OrganisationID: org, Leader: leader, NominatedLead: c.second})
+			h.waitFor(org)
+			h.box.tryLater()
+			h.clock.Advance(time.Hour)
+			h.runUntil(civil.New(2026, 11, 20))
+			h.runUntil(civil.New(2026, 11, 20))
+
+			kind := fmt.Sprintf("Technician Commitment: you are no longer Uni %s's nominated lead", org)
+			var got []received
+			for _, m := range mailTo(h, lead.Email, from) {
+				if strings.HasPrefix(m.Subject, kind) {
+					got = append(got, m)
+				}
+			}
+			if len(got) != 1 {
+				t.Fatalf("Sam Patel received %q, want the email telling them the role passed on, once (all: %q)", subjects(got), subjects(mailTo(h, lead.Email, from)))
+			}
+			checkSays(t, got[0], fmt.Sprintf(c.says, org))
+			for _, s := range c.not {
+				if strings.Contains(got[0].Text, s) || strings.Contains(got[0].HTMLBody, s) {
+					t.Errorf("the retried email says %q, the lead no longer:\n%s", s, got[0].Text)
+				}
+			}
+		})
+	}
+}
