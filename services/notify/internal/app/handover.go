@@ -288,21 +288,27 @@ const outcomePoll = 50 * time.Millisecond
 // logged for good as going as that day's reminder, and a moment later the relay
 // refused that for good, the log saying the person was being sent what never went.
 // An attempt whose lease ran out (its replica died) is not waited for, and one still
-// being sent after outcomeWait is taken as it stands, as before.
+// being sent after outcomeWait (or half what is left of a request) is taken as it
+// stands, as before.
 func (a *App) outcomeOf(ctx context.Context, held Delivery) (Delivery, error) {
 	if held.Status != StatusSending || a.clock.Now().Sub(held.UpdatedAt) >= leaseFor {
 		return held, nil
 	}
 	// The wait is in real time: the other replica's send takes it whatever the clock
-	// the app is given says.
-	wait := time.NewTimer(outcomeWait)
+	// the app is given says. Within a request (ops' resend), it leaves half of what is
+	// left of it to answer.
+	d := outcomeWait
+	if dl, ok := ctx.Deadline(); ok {
+		d = min(d, time.Until(dl)/2)
+	}
+	wait := time.NewTimer(d)
 	defer wait.Stop()
 	poll := time.NewTicker(outcomePoll)
 	defer poll.Stop()
 	for held.Status == StatusSending {
 		select {
 		case <-ctx.Done():
-			return held, ctx.Err()
+			return held, nil
 		case <-wait.C:
 			return held, nil
 		case <-poll.C:
