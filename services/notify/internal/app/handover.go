@@ -297,11 +297,11 @@ func (a *App) outcomeOf(ctx context.Context, held Delivery) (Delivery, error) {
 	// The wait is in real time: the other replica's send takes it whatever the clock
 	// the app is given says. Within a request (ops' resend), it leaves half of what is
 	// left of it to answer.
-	d := outcomeWait
+	within := outcomeWait
 	if dl, ok := ctx.Deadline(); ok {
-		d = min(d, time.Until(dl)/2)
+		within = min(within, time.Until(dl)/2)
 	}
-	wait := time.NewTimer(d)
+	wait := time.NewTimer(within)
 	defer wait.Stop()
 	poll := time.NewTicker(outcomePoll)
 	defer poll.Stop()
@@ -330,9 +330,9 @@ const toldToday = "The reminder of it sent to you today says where it stands."
 // the key of the day's reminder to its recipient (asDaysReminder), holds that key, as
 // the delivery log says it: superseded by it once sent, or while it waits to be tried
 // again (or is still being sent on another replica after outcomeOf's wait); given up
-// with it, and why, once it was (the relay refused
-// it for good, say), so that the log does not say the person was sent what they were
-// not: with the day's key taken, that day's reminder to them was not sent either.
+// with it, and why, once it was (the relay refused it for good, say), so that the log
+// does not say the person was sent what they were not: with the day's key taken, that
+// day's reminder to them was not sent either.
 func tookTheDay(day Delivery) error {
 	switch day.Status {
 	case StatusSent:
