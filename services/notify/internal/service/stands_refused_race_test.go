@@ -3,7 +3,6 @@ package service_test
 import (
 	"context"
 	"fmt"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -113,31 +112,5 @@ hold:
 	h.clock.Advance(10 * time.Minute)
 	h.runUntil(civil.New(2026, 12, 7))
 
-	if n := h.box.sentTo(chris.Email); n != 0 {
-		t.Fatalf("Chris received %d emails, want none: the relay refuses them", n)
-	}
-	entries := logTo(h, org, chris.Email)
-	if len(entries) != 2 {
-		t.Fatalf("the log holds %d emails to Chris, want the email naming them and its attempt as the day's reminder: %v", len(entries), entries)
-	}
-	var day string
-	for _, d := range entries {
-		if d["status"] != "given_up" || d["sent_at"] != nil {
-			t.Errorf("the log says of an email to Chris: %s, sent at %v, want given up, never sent", d["status"], d["sent_at"])
-		}
-		if e, _ := d["last_error"].(string); strings.HasPrefix(e, "sending SMTP RCPT TO command: 550") {
-			day, _ = d["id"].(string)
-		}
-	}
-	if day == "" {
-		t.Fatalf("no entry to Chris holds the relay's refusal: %v", entries)
-	}
-	for _, d := range entries {
-		if d["id"] == day {
-			continue
-		}
-		if e, _ := d["last_error"].(string); strings.Contains(e, "being sent") || !strings.Contains(e, "not sent") || !strings.Contains(e, day) {
-			t.Errorf("the email naming Chris is logged as %q, want that it was tried as the day's reminder, %s, which was not sent", e, day)
-		}
-	}
+	refusedAsTheDaysReminder(t, h, org, chris)
 }

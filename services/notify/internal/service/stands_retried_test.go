@@ -223,32 +223,41 @@ func TestALeadNamedEmailRefusedForGoodAsTheDaysReminderIsLoggedAsRefused(t *test
 	h.runUntil(civil.New(2026, 12, 7))
 	h.clock.Advance(10 * time.Minute)
 	h.runUntil(civil.New(2026, 12, 7))
-	if n := h.box.sentTo(chris.Email); n != 0 {
-		t.Fatalf("Chris received %d emails, want none: the relay refuses them", n)
+	refusedAsTheDaysReminder(t, h, org, chris)
+}
+
+// refusedAsTheDaysReminder checks the log after the email naming p, tried again as
+// that day's reminder to them, was refused by the relay for good: p received nothing,
+// the log holds two entries to them, both given up and never sent, one holding the
+// relay's refusal (the day's), and the other saying it was tried as that day's
+// reminder, naming it, which was not sent (neither "sent on" nor still "being sent").
+func refusedAsTheDaysReminder(t *testing.T, h *harness, org string, p events.Person) {
+	t.Helper()
+	if n := h.box.sentTo(p.Email); n != 0 {
+		t.Fatalf("%s received %d emails, want none: the relay refuses them", p.Name, n)
 	}
-	entries := logTo(h, org, chris.Email)
+	entries := logTo(h, org, p.Email)
 	if len(entries) != 2 {
-		t.Fatalf("the log holds %d emails to Chris, want the email naming them and its attempt as the day's reminder: %v", len(entries), entries)
+		t.Fatalf("the log holds %d emails to %s, want the email naming them and its attempt as the day's reminder: %v", len(entries), p.Name, entries)
 	}
 	var day string
 	for _, d := range entries {
 		if d["status"] != "given_up" || d["sent_at"] != nil {
-			t.Errorf("the log says of an email to Chris: %s, sent at %v, want given up, never sent", d["status"], d["sent_at"])
+			t.Errorf("the log says of an email to %s: %s, sent at %v, want given up, never sent", p.Name, d["status"], d["sent_at"])
 		}
 		if e, _ := d["last_error"].(string); strings.HasPrefix(e, "sending SMTP RCPT TO command: 550") {
 			day, _ = d["id"].(string)
 		}
 	}
 	if day == "" {
-		t.Fatalf("no entry to Chris holds the relay's refusal: %v", entries)
+		t.Fatalf("no entry to %s holds the relay's refusal: %v", p.Name, entries)
 	}
 	for _, d := range entries {
-		e, _ := d["last_error"].(string)
 		if d["id"] == day {
 			continue
 		}
-		if strings.Contains(e, "sent on") || !strings.Contains(e, "not sent") || !strings.Contains(e, day) {
-			t.Errorf("the email naming Chris is logged as %q, want that it was tried as the day's reminder, %s, which was not sent", e, day)
+		if e, _ := d["last_error"].(string); strings.Contains(e, "sent on") || strings.Contains(e, "being sent") || !strings.Contains(e, "not sent") || !strings.Contains(e, day) {
+			t.Errorf("the email naming %s is logged as %q, want that it was tried as the day's reminder, %s, which was not sent", p.Name, e, day)
 		}
 	}
 }
