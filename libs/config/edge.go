@@ -160,6 +160,16 @@ func tooWide(setting string, prefixes []netip.Prefix, given []string) []error {
 	return errs
 }
 
+// RateProblem says why a rate limit's settings, rate a second (rateKey) and burst
+// (burstKey), are no limit: NaN is no rate, and Inf, which the limiter takes as none,
+// parses too.
+func RateProblem(rateKey string, rate float64, burstKey string, burst int) error {
+	if !(rate > 0) || math.IsInf(rate, 0) || burst < 1 {
+		return fmt.Errorf("%s must be a positive number (not Inf or NaN) and %s at least 1, not %v and %d", rateKey, burstKey, rate, burst)
+	}
+	return nil
+}
+
 // problems lists every invalid edge setting.
 func (e Edge) problems() []error {
 	var errs []error
@@ -172,9 +182,8 @@ func (e Edge) problems() []error {
 		{"RATE_READ", e.ReadPerSecond, e.ReadBurst},
 		{"RATE_PUBLIC", e.PublicPerSecond, e.PublicBurst},
 	} {
-		// NaN is no rate, and Inf, which the limiter takes as none, parse too.
-		if !(r.rate > 0) || math.IsInf(r.rate, 0) || r.burst < 1 {
-			errs = append(errs, fmt.Errorf("%s_PER_SECOND must be a positive number (not Inf or NaN) and %s_BURST at least 1, not %v and %d", r.name, r.name, r.rate, r.burst))
+		if err := RateProblem(r.name+"_PER_SECOND", r.rate, r.name+"_BURST", r.burst); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	if e.HSTSMaxAge < 0 {

@@ -4,7 +4,6 @@ package config
 import (
 	"errors"
 	"fmt"
-	"math"
 	"time"
 
 	libconfig "github.com/itss/techcommit/libs/config"
@@ -50,9 +49,8 @@ func Default() Config {
 // Validate reports every problem at once.
 func (c Config) Validate() error {
 	errs := []error{c.Platform.Validate()}
-	// NaN is no rate, and Inf, which the limiter takes as none, parse too.
-	if !(c.Fund.WriteRate > 0) || math.IsInf(c.Fund.WriteRate, 0) || c.Fund.WriteBurst < 1 {
-		errs = append(errs, fmt.Errorf("FUND_WRITE_RATE must be a positive number (not Inf or NaN) and FUND_WRITE_BURST at least 1, not %v and %d", c.Fund.WriteRate, c.Fund.WriteBurst))
+	if err := libconfig.RateProblem("FUND_WRITE_RATE", c.Fund.WriteRate, "FUND_WRITE_BURST", c.Fund.WriteBurst); err != nil {
+		errs = append(errs, err)
 	}
 	if c.Fund.ReportSweepInterval < time.Second {
 		errs = append(errs, errors.New("FUND_REPORT_SWEEP_INTERVAL must be at least 1s"))
