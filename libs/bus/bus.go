@@ -43,7 +43,8 @@ const (
 	HeaderDeliveries   = "tc-dead-deliveries"
 )
 
-// Connect opens a NATS connection that reconnects forever and a JetStream context on it.
+// Connect opens a NATS connection that reconnects forever and a JetStream context on
+// it. Its error quotes no password the address carries.
 func Connect(cfg config.NATS, name string) (*nats.Conn, jetstream.JetStream, error) {
 	opts := []nats.Option{
 		nats.Name(name),
@@ -57,7 +58,9 @@ func Connect(cfg config.NATS, name string) (*nats.Conn, jetstream.JetStream, err
 	}
 	nc, err := nats.Connect(cfg.URL, opts...)
 	if err != nil {
-		return nil, nil, fmt.Errorf("connect to nats %s: %w", cfg.URL, err)
+		// The address may carry the service's user and password, and the client's
+		// own error quotes the one it could not read: the error goes to the log.
+		return nil, nil, fmt.Errorf("connect to nats %s: %w", config.WithoutPassword(cfg.URL), config.WithoutPasswordIn(err, cfg.URL))
 	}
 	js, err := jetstream.New(nc)
 	if err != nil {

@@ -259,9 +259,9 @@ func (a Auth) portalProblems() []error {
 	}
 	switch u, err := url.Parse(a.PortalJWKSURL); {
 	case err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https"):
-		errs = append(errs, fmt.Errorf("AUTH_PORTAL_JWKS_URL %q must be an https:// URL", a.PortalJWKSURL))
+		errs = append(errs, fmt.Errorf("AUTH_PORTAL_JWKS_URL %q must be an https:// URL", WithoutPassword(a.PortalJWKSURL)))
 	case u.Scheme == "http" && (!a.AllowInsecureJWKS || !OnThisMachine(u.Hostname())):
-		errs = append(errs, fmt.Errorf("AUTH_PORTAL_JWKS_URL %q must be https:// (plain http:// only with AUTH_ALLOW_INSECURE_JWKS=true, and only to this machine, for a local development stack)", a.PortalJWKSURL))
+		errs = append(errs, fmt.Errorf("AUTH_PORTAL_JWKS_URL %q must be https:// (plain http:// only with AUTH_ALLOW_INSECURE_JWKS=true, and only to this machine, for a local development stack)", WithoutPassword(a.PortalJWKSURL)))
 	}
 	return errs
 }
@@ -326,11 +326,11 @@ func (p Platform) Validate() error {
 	if required("AUTH_JWKS_URL", p.Auth.JWKSURL) {
 		switch u, err := url.Parse(p.Auth.JWKSURL); {
 		case err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https"):
-			errs = append(errs, fmt.Errorf("AUTH_JWKS_URL %q must be an https:// URL", p.Auth.JWKSURL))
+			errs = append(errs, fmt.Errorf("AUTH_JWKS_URL %q must be an https:// URL", WithoutPassword(p.Auth.JWKSURL)))
 		case u.Scheme == "http" && (!p.Auth.AllowInsecureJWKS || !OnThisMachine(u.Hostname())):
 			// Keys fetched in the clear can be replaced on the way, and with them
 			// every token the service accepts.
-			errs = append(errs, fmt.Errorf("AUTH_JWKS_URL %q must be https:// (plain http:// only with AUTH_ALLOW_INSECURE_JWKS=true, and only to this machine, for a local development stack)", p.Auth.JWKSURL))
+			errs = append(errs, fmt.Errorf("AUTH_JWKS_URL %q must be https:// (plain http:// only with AUTH_ALLOW_INSECURE_JWKS=true, and only to this machine, for a local development stack)", WithoutPassword(p.Auth.JWKSURL)))
 		}
 	}
 	required("AUTH_ISSUER", p.Auth.Issuer)
@@ -384,7 +384,7 @@ func (m Mongo) Problems() []error {
 	case m.URI == "":
 		errs = append(errs, errors.New("MONGO_URI must be set"))
 	case !strings.HasPrefix(m.URI, "mongodb://") && !strings.HasPrefix(m.URI, "mongodb+srv://"):
-		errs = append(errs, fmt.Errorf("MONGO_URI %q must start with mongodb:// or mongodb+srv://", withoutPassword(m.URI)))
+		errs = append(errs, fmt.Errorf("MONGO_URI %q must start with mongodb:// or mongodb+srv://", WithoutPassword(m.URI)))
 	default:
 		if err := mongoTLSProblem(m.URI); err != nil {
 			errs = append(errs, err)
@@ -444,9 +444,11 @@ func mongoTLSProblem(uri string) error {
 	return nil
 }
 
-// withoutPassword is an address as a start-up error may quote it, in the log: its
-// user and password, everything before the last @, hidden.
-func withoutPassword(addr string) string {
+// WithoutPassword is an address as a log line or an error may quote it: its user
+// and password, everything before the last @, hidden. A list of addresses (NATS_URL
+// takes one) is hidden up to its last @ as a whole, so that no part of a password
+// with a comma in it is shown.
+func WithoutPassword(addr string) string {
 	at := strings.LastIndex(addr, "@")
 	if at < 0 {
 		return addr
@@ -455,7 +457,45 @@ func withoutPassword(addr string) string {
 	if i := strings.Index(addr, "://"); i >= 0 && i < at {
 		scheme = addr[:i+3]
 	}
-	return scheme + "(user and password hidden)@" + addr[at+1:]
+	return scheme + hidden + "@" + addr[at+1:]
+}
+
+// hidden stands for a user and password in an address quoted.
+const hidden = "(user and password hidden)"
+
+// WithoutPasswordIn is err with every user and password in addrs (an address, or a
+// list of them such as NATS_URL) hidden from its text, for errors of a client that
+// quote the address they were given: a URL's parse error quotes it whole. An error
+// whose text names none is err itself.
+func WithoutPasswordIn(err error, addrs string) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	// Each address of the list on its own (an error quotes the one it refused), and
+	// the list as a whole (one whose password holds a comma), longest first.
+	for _, addr := range append([]string{addrs}, strings.Split(addrs, ",")...) {
+		addr = strings.TrimSpace(addr)
+		at := strings.LastIndex(addr, "@")
+		if at < 0 {
+			continue
+		}
+		userinfo := addr[:at]
+		if i := strings.Index(userinfo, "://"); i >= 0 {
+			userinfo = userinfo[i+3:]
+		}
+		if userinfo == "" {
+			continue
+		}
+		// As written, and as %q writes it inside a quoted address.
+		quoted := strconv.Quote(userinfo)
+		msg = strings.ReplaceAll(msg, userinfo, hidden)
+		msg = strings.ReplaceAll(msg, quoted[1:len(quoted)-1], hidden)
+	}
+	if msg == err.Error() {
+		return err
+	}
+	return errors.New(msg)
 }
 
 // Problems lists what is wrong with the bus settings, naming each variable.
@@ -472,9 +512,9 @@ func (n NATS) Problems() []error {
 			u, err := url.Parse(one)
 			switch {
 			case err != nil || u.Host == "" || (u.Scheme != "nats" && u.Scheme != "tls"):
-				errs = append(errs, fmt.Errorf("NATS_URL %q must start with nats:// or tls://", withoutPassword(one)))
+				errs = append(errs, fmt.Errorf("NATS_URL %q must start with nats:// or tls://", WithoutPassword(one)))
 			case u.Scheme == "nats" && !OnThisMachine(u.Hostname()):
-				errs = append(errs, fmt.Errorf("NATS_URL %q must be tls:// for a server on another machine: plain nats:// carries every event, sign-in links among them, in the clear", withoutPassword(one)))
+				errs = append(errs, fmt.Errorf("NATS_URL %q must be tls:// for a server on another machine: plain nats:// carries every event, sign-in links among them, in the clear", WithoutPassword(one)))
 			}
 		}
 	}
@@ -489,9 +529,20 @@ func (n NATS) Problems() []error {
 
 // Problems lists what is wrong with the log and trace settings.
 func (t Telemetry) Problems() []error {
+	var errs []error
 	switch t.LogLevel {
 	case "debug", "info", "warn", "error":
-		return nil
+	default:
+		errs = append(errs, fmt.Errorf("LOG_LEVEL %q must be one of debug, info, warn, error", t.LogLevel))
 	}
-	return []error{fmt.Errorf("LOG_LEVEL %q must be one of debug, info, warn, error", t.LogLevel)}
+	if t.OTLPEndpoint != "" {
+		// The exporter appends /v1/traces and reads the scheme and host alone: a
+		// user and password would be dropped unsaid (and quoted in the log), and an
+		// address it cannot read would leave the traces unsent.
+		u, err := url.Parse(t.OTLPEndpoint)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(t.OTLPEndpoint, "/") {
+			errs = append(errs, fmt.Errorf("OTEL_EXPORTER_OTLP_ENDPOINT %q must be the collector's http:// or https:// address, such as http://otel-collector:4318, without a user, query, fragment or trailing slash (or empty, for no traces)", WithoutPassword(t.OTLPEndpoint)))
+		}
+	}
+	return errs
 }

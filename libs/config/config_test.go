@@ -427,9 +427,17 @@ func TestRefusedAddressesAreQuotedWithoutTheirPassword(t *testing.T) {
 	for key, bad := range map[string][]string{
 		"MONGO_URI": {"MONGODB://svc:hunter2@mongo:27017/", "postgres://svc:hunter2@db/tc", "svc:hunter2@mongo:27017"},
 		"NATS_URL":  {"nats://svc:hunter2@nats.example:4222", "http://svc:hunter2@nats:4222", "tls://nats:4222,nats://svc:hunter2@nats.example:4222"},
+		// Keys fetched with a password, or a collector told one: the exporter sends
+		// none (it reads the address's host alone), and the refusal goes to the log.
+		"AUTH_JWKS_URL":               {"ftp://svc:hunter2@login.example/jwks.json", "http://svc:hunter2@login.example/jwks.json"},
+		"AUTH_PORTAL_JWKS_URL":        {"ftp://svc:hunter2@portal.example/.well-known/jwks.json", "http://svc:hunter2@portal.example/.well-known/jwks.json"},
+		"OTEL_EXPORTER_OTLP_ENDPOINT": {"http://svc:hunter2@otel-collector:4318", "ftp://svc:hunter2@otel-collector:4318"},
 	} {
 		for _, value := range bad {
 			environ := minimal()
+			if key == "AUTH_PORTAL_JWKS_URL" {
+				environ["AUTH_PORTAL_ISSUER"] = "https://portal.example"
+			}
 			environ[key] = value
 			var c svcConfig
 			err := config.LoadFrom(&c, environ)

@@ -4,6 +4,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -89,17 +90,41 @@ func Default() Config {
 // checkBaseURL accepts an absolute https address with no user, query or fragment,
 // which paths are appended to; plain http only to this machine (the local stack):
 // a calendar feed's address carries its token, and a link to the portal over a
-// network in the clear can be rewritten on the way.
+// network in the clear can be rewritten on the way. A refusal, which goes to the
+// log, quotes it with its user and password hidden.
 func checkBaseURL(s string) error {
 	if s == "" {
 		return errors.New("must be set (an absolute https:// address that emails link to)")
 	}
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(s, "/") {
-		return fmt.Errorf("%q must be an absolute https:// address without a user, trailing slash, query or fragment", s)
+		return fmt.Errorf("%q must be an absolute https:// address without a user, trailing slash, query or fragment", libconfig.WithoutPassword(s))
 	}
 	if u.Scheme == "http" && !libconfig.OnThisMachine(u.Hostname()) {
-		return fmt.Errorf("%q must be https:// (plain http:// only to this machine, for a local development stack): emails hand it to their readers, calendar feeds' tokens in it", s)
+		return fmt.Errorf("%q must be https:// (plain http:// only to this machine, for a local development stack): emails hand it to their readers, calendar feeds' tokens in it", libconfig.WithoutPassword(s))
+	}
+	return nil
+}
+
+// checkHost accepts the relay's host name or address alone, its port and
+// credentials being set apart (SMTP_PORT, SMTP_USERNAME, SMTP_PASSWORD): an address
+// written whole (smtp://user:secret@relay:587) is refused, quoted without its
+// password, rather than tried at the first email.
+func checkHost(h string) error {
+	if h == "" {
+		return errors.New("must be set (the mail relay's host)")
+	}
+	if a, err := netip.ParseAddr(h); err == nil && a.Zone() == "" {
+		return nil
+	}
+	name := strings.TrimSuffix(h, ".")
+	ok := name != "" && len(name) <= 253
+	for _, label := range strings.Split(name, ".") {
+		ok = ok && label != "" && len(label) <= 63 && !strings.HasPrefix(label, "-") && !strings.HasSuffix(label, "-") &&
+			strings.Trim(label, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") == ""
+	}
+	if !ok {
+		return fmt.Errorf("%q must be the mail relay's host name or address alone, such as smtp.example.org (its port is SMTP_PORT, its user and password SMTP_USERNAME and SMTP_PASSWORD)", libconfig.WithoutPassword(h))
 	}
 	return nil
 }
@@ -117,13 +142,13 @@ func (c Config) Validate() error {
 		// among them, which are credentials) may cross the network in the clear: only
 		// a relay on this machine (the local stack's Mailpit) is reached without one.
 		if c.SMTP.Host != "" && !libconfig.OnThisMachine(c.SMTP.Host) {
-			errs = append(errs, fmt.Errorf("SMTP_TLS_POLICY %q is only for a relay on this machine: %q is reached over a network, where mail without TLS (sign-in links among it) can be read on the way; set mandatory", c.SMTP.TLSPolicy, c.SMTP.Host))
+			errs = append(errs, fmt.Errorf("SMTP_TLS_POLICY %q is only for a relay on this machine: %q is reached over a network, where mail without TLS (sign-in links among it) can be read on the way; set mandatory", c.SMTP.TLSPolicy, libconfig.WithoutPassword(c.SMTP.Host)))
 		}
 	default:
 		errs = append(errs, fmt.Errorf("SMTP_TLS_POLICY %q must be mandatory, opportunistic or none", c.SMTP.TLSPolicy))
 	}
-	if c.SMTP.Host == "" {
-		errs = append(errs, errors.New("SMTP_HOST must be set (the mail relay's host)"))
+	if err := checkHost(c.SMTP.Host); err != nil {
+		errs = append(errs, fmt.Errorf("SMTP_HOST %w", err))
 	}
 	if c.SMTP.Port <= 0 || c.SMTP.Port > 65535 {
 		errs = append(errs, errors.New("SMTP_PORT must be set (the mail relay's port)"))

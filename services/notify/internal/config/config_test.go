@@ -158,6 +158,8 @@ func TestEmailedAddressesAreHTTPSOffThisMachine(t *testing.T) {
 			{"HTTP://portal.tc.itss.org.uk", false},
 			{"http://10.0.0.5:8084", false},
 			{"https://ops:secret@portal.tc.itss.org.uk", false},
+			{"http://ops:secret@portal.tc.itss.org.uk", false},
+			{"https://ops:secret@portal.tc.itss.org.uk/", false},
 			{" https://portal.tc.itss.org.uk", false},
 			{"ftp://portal.tc.itss.org.uk", false},
 		} {
@@ -171,6 +173,50 @@ func TestEmailedAddressesAreHTTPSOffThisMachine(t *testing.T) {
 			if !tt.ok && (err == nil || !strings.Contains(err.Error(), name+" ") || !strings.Contains(err.Error(), "https://")) {
 				t.Errorf("%s=%q: %v, want it refused naming the setting and saying https://", name, tt.value, err)
 			}
+			if err != nil && strings.Contains(err.Error(), "secret") {
+				t.Errorf("%s=%q: the refusal, which goes to the log, quotes the password: %v", name, tt.value, err)
+			}
+		}
+	}
+}
+
+// SMTP_HOST is a host name or address, which the relay's port and credentials are
+// given apart from. An address written whole (smtp://user:secret@relay:587) was
+// taken, failed at the first email, and was quoted, password and all, in the log
+// when the TLS policy refused it; start-up now names the setting and hides the
+// password.
+func TestTheRelayIsAHostAlone(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		value string
+		ok    bool
+	}{
+		{"smtp.itss.org.uk", true},
+		{"smtp.itss.org.uk.", true},
+		{"mailpit", true},
+		{"127.0.0.1", true},
+		{"::1", true},
+		{"user:secret@smtp.itss.org.uk", false},
+		{"smtp://user:secret@smtp.itss.org.uk:587", false},
+		{"smtp.itss.org.uk:587", false},
+		{" smtp.itss.org.uk", false},
+		{"smtp.itss.org.uk/", false},
+		{"smtp..itss.org.uk", false},
+		{"-smtp.itss.org.uk", false},
+	} {
+		env := completeEnv()
+		env["SMTP_HOST"] = tt.value
+		env["SMTP_TLS_POLICY"] = "none"
+		c := Default()
+		err := libconfig.LoadFrom(&c, env)
+		if tt.ok && err != nil && strings.Contains(err.Error(), "SMTP_HOST") {
+			t.Errorf("SMTP_HOST=%q refused: %v", tt.value, err)
+		}
+		if !tt.ok && (err == nil || !strings.Contains(err.Error(), "SMTP_HOST ")) {
+			t.Errorf("SMTP_HOST=%q: %v, want it refused naming the setting", tt.value, err)
+		}
+		if err != nil && strings.Contains(err.Error(), "secret") {
+			t.Errorf("SMTP_HOST=%q: the refusal, which goes to the log, quotes the password: %v", tt.value, err)
 		}
 	}
 }

@@ -221,7 +221,7 @@ func (c Config) Validate() error {
 	}
 	if p.Transfers != NoTransfers {
 		if u, err := url.Parse(p.Transfers); err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil {
-			errs = append(errs, fmt.Errorf("PORTAL_TRANSFERS_OUTSIDE_UK must be %q when no personal data leaves the UK (the services, their databases and backups, and the mail server all keep it there), or the https:// address of ITSS's page saying what goes where and under what safeguards; not %q (the privacy notice says which)", NoTransfers, p.Transfers))
+			errs = append(errs, fmt.Errorf("PORTAL_TRANSFERS_OUTSIDE_UK must be %q when no personal data leaves the UK (the services, their databases and backups, and the mail server all keep it there), or the https:// address of ITSS's page saying what goes where and under what safeguards; not %q (the privacy notice says which)", NoTransfers, libconfig.WithoutPassword(p.Transfers)))
 		}
 	}
 	if required("PORTAL_PSEUDONYM_KEY", p.PseudonymKey) && len(p.PseudonymKey) < signin.MinPseudonymSecret {
@@ -288,14 +288,15 @@ func (c Config) Validate() error {
 }
 
 // checkBaseURL accepts an absolute https address (or http when allowed) with no
-// user, query, fragment or trailing slash, which paths are appended to.
+// user, query, fragment or trailing slash, which paths are appended to. A refusal,
+// which goes to the log, quotes it with its user and password hidden.
 func checkBaseURL(s string, allowHTTP bool) error {
 	u, err := url.Parse(s)
 	if err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(s, "/") {
-		return fmt.Errorf("%q must be an absolute address without a user, trailing slash, query or fragment", s)
+		return fmt.Errorf("%q must be an absolute address without a user, trailing slash, query or fragment", libconfig.WithoutPassword(s))
 	}
 	if u.Scheme != "https" && !(allowHTTP && u.Scheme == "http") {
-		return fmt.Errorf("%q must be https://", s)
+		return fmt.Errorf("%q must be https://", libconfig.WithoutPassword(s))
 	}
 	return nil
 }

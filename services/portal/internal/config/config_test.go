@@ -272,11 +272,21 @@ func TestAddressesCarryNoCredentials(t *testing.T) {
 		"PORTAL_SIGNATORY_URL":     "http://svc:secret@signatory:8081",
 		"PORTAL_OIDC_ISSUER":       "https://client:secret@login.example.org",
 		"PORTAL_OIDC_REDIRECT_URL": "https://portal.example.org/auth/callback#x",
+		"PORTAL_FUND_URL":          "http://svc:secret@fund:8084/",
+		"PORTAL_REVIEW_URL":        "ftp://svc:secret@review:8082",
+		"PORTAL_NOTIFY_URL":        "https://svc:secret@notify:8083?x=1",
 	} {
 		e := env()
 		e[key] = bad
-		if _, err := LoadFrom(e); err == nil || !strings.Contains(err.Error(), key) {
+		_, err := LoadFrom(e)
+		if err == nil || !strings.Contains(err.Error(), key) {
 			t.Errorf("%s=%s: %v, want it refused naming the setting", key, bad, err)
+			continue
+		}
+		// The refusal goes to the log: it says the address carries a user
+		// without repeating the password.
+		if strings.Contains(err.Error(), "secret") {
+			t.Errorf("%s=%s: the refusal quotes the password: %v", key, bad, err)
 		}
 	}
 	e := env()

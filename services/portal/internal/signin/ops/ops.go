@@ -116,7 +116,8 @@ func (c Config) Validate() error {
 }
 
 // checkURL accepts https, and plain http only on a loopback host (the local
-// stack), where nothing crosses a network.
+// stack), where nothing crosses a network. A refusal, which goes to the log, quotes
+// the address with its user and password hidden.
 func checkURL(raw string) error {
 	if raw == "" {
 		return errors.New("must be set")
@@ -125,7 +126,7 @@ func checkURL(raw string) error {
 	if err != nil || u.Host == "" || u.User != nil || u.Fragment != "" || strings.HasSuffix(raw, "#") {
 		// A user and password would be handed to whoever the address reaches, and
 		// OAuth refuses a callback with a fragment (RFC 6749, 3.1.2).
-		return fmt.Errorf("%q must be an absolute https:// URL without a user or fragment", raw)
+		return fmt.Errorf("%q must be an absolute https:// URL without a user or fragment", config.WithoutPassword(raw))
 	}
 	switch u.Scheme {
 	case "https":
@@ -134,9 +135,9 @@ func checkURL(raw string) error {
 		if config.OnThisMachine(u.Hostname()) {
 			return nil
 		}
-		return fmt.Errorf("%q must be https:// (plain http:// only on a loopback address, for a local development stack)", raw)
+		return fmt.Errorf("%q must be https:// (plain http:// only on a loopback address, for a local development stack)", config.WithoutPassword(raw))
 	default:
-		return fmt.Errorf("%q must be an https:// URL", raw)
+		return fmt.Errorf("%q must be an https:// URL", config.WithoutPassword(raw))
 	}
 }
 
