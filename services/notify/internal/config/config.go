@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -77,6 +78,11 @@ func (n Notify) Ladder() (ladder.Policy, error) {
 	overdue, err := ladder.ParseDays(n.DaysOverdue)
 	if err != nil {
 		return ladder.Policy{}, fmt.Errorf("NOTIFY_DAYS_OVERDUE: %w", err)
+	}
+	if slices.Contains(overdue, 0) {
+		// The due day's reminder is NOTIFY_DAYS_BEFORE's 0; an overdue one on it
+		// would tell a lead on the day that they are late.
+		return ladder.Policy{}, errors.New("NOTIFY_DAYS_OVERDUE: 0 is the due day, which NOTIFY_DAYS_BEFORE's 0 reminds of: overdue days count from 1, the day after")
 	}
 	return ladder.Policy{DaysBefore: before, DaysOverdue: overdue}, nil
 }

@@ -220,3 +220,33 @@ func TestTheRelayIsAHostAlone(t *testing.T) {
 		}
 	}
 }
+
+// The reminder ladder is days separated by commas, such as 90,30,7,1,0, and nothing
+// else: NOTIFY_DAYS_BEFORE=7days was read as 7, and a day lost in the typing
+// (90,,30) or written twice went unsaid. Overdue days count from the day after the
+// due date: 0 is the due day, NOTIFY_DAYS_BEFORE's. Start-up names the setting.
+func TestTheReminderLadderIsWrittenExactly(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ name, value string }{
+		{"NOTIFY_DAYS_BEFORE", "7days"},
+		{"NOTIFY_DAYS_BEFORE", "90,30,7,1,0,7"},
+		{"NOTIFY_DAYS_BEFORE", "90,,30"},
+		{"NOTIFY_DAYS_BEFORE", " "},
+		{"NOTIFY_DAYS_OVERDUE", "7,30d"},
+		{"NOTIFY_DAYS_OVERDUE", "0,7"},
+		{"NOTIFY_DAYS_OVERDUE", "7,30,"},
+	} {
+		env := completeEnv()
+		env[tt.name] = tt.value
+		c := Default()
+		if err := libconfig.LoadFrom(&c, env); err == nil || !strings.Contains(err.Error(), tt.name) {
+			t.Errorf("%s=%q: %v, want it refused naming the setting", tt.name, tt.value, err)
+		}
+	}
+	env := completeEnv()
+	env["NOTIFY_DAYS_BEFORE"], env["NOTIFY_DAYS_OVERDUE"] = "60, 14, 0", "1"
+	c := Default()
+	if err := libconfig.LoadFrom(&c, env); err != nil {
+		t.Errorf("a ladder written as documented refused: %v", err)
+	}
+}

@@ -6,7 +6,9 @@ package ladder
 
 import (
 	"fmt"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/itss/techcommit/libs/civil"
@@ -124,17 +126,30 @@ func Decide(st State, due []Reminder) []Outcome {
 	return out
 }
 
-// ParseDays reads a configured list such as "90,30,7,1,0".
+// maxDays bounds a configured day: ten years, beyond any cycle of the Commitment.
+const maxDays = 3650
+
+// ParseDays reads a configured list such as "90,30,7,1,0": whole numbers of days
+// (0 to 3650) separated by commas, spaces about each ignored. Anything else is
+// refused rather than read in part: "7days" is no 7, "90,,30" lost a day in the
+// typing, a day twice is one rung written twice, and an empty list is no ladder.
 func ParseDays(s string) ([]int, error) {
+	const form = "days separated by commas, such as 90,30,7,1,0"
+	if strings.TrimSpace(s) == "" {
+		return nil, fmt.Errorf("must list at least one day: %s", form)
+	}
 	var out []int
 	for _, f := range strings.Split(s, ",") {
 		f = strings.TrimSpace(f)
 		if f == "" {
-			continue
+			return nil, fmt.Errorf("%q has an empty entry: it must be %s", s, form)
 		}
-		var n int
-		if _, err := fmt.Sscanf(f, "%d", &n); err != nil || n < 0 || n > 3650 {
-			return nil, fmt.Errorf("%q is not a number of days", f)
+		n, err := strconv.Atoi(f)
+		if err != nil || strings.Trim(f, "0123456789") != "" || n > maxDays {
+			return nil, fmt.Errorf("%q is not a whole number of days from 0 to %d: the list must be %s", f, maxDays, form)
+		}
+		if slices.Contains(out, n) {
+			return nil, fmt.Errorf("%q lists %d twice", s, n)
 		}
 		out = append(out, n)
 	}

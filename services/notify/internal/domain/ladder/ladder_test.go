@@ -71,9 +71,12 @@ func TestConfiguredOffsets(t *testing.T) {
 	if err != nil || !cmp.Equal(days, []int{60, 14, 0}) {
 		t.Errorf("ParseDays = %v, %v", days, err)
 	}
-	for _, bad := range []string{"x", "-1", "99999"} {
-		if _, err := ladder.ParseDays(bad); err == nil {
-			t.Errorf("ParseDays(%q) accepted", bad)
+	// Whole numbers of days and nothing else: "7days" was read as 7, "7.5" as 7 and
+	// "90,,30" as 90,30 (a day lost in the typing); a day twice is one rung written
+	// twice, and no day at all is no ladder.
+	for _, bad := range []string{"x", "-1", "99999", "7days", "7 days", "7.5", "+7", "0x10", "1e2", "7,7", "30, 7,30", "90,,30", "90,30,", ",7", "", " "} {
+		if days, err := ladder.ParseDays(bad); err == nil {
+			t.Errorf("ParseDays(%q) = %v, want it refused", bad, days)
 		}
 	}
 	p := ladder.Policy{DaysBefore: []int{14}, DaysOverdue: []int{3}}
