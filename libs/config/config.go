@@ -339,10 +339,9 @@ func (p Platform) Validate() error {
 	for _, s := range []struct{ key, value string }{
 		{"AUTH_ISSUER", p.Auth.Issuer}, {"AUTH_AUDIENCE", p.Auth.Audience}, {"AUTH_PORTAL_ISSUER", p.Auth.PortalIssuer},
 	} {
-		// Compared exactly with the token's: with spaces about it, it matches none,
-		// and every caller would be refused.
-		if strings.TrimSpace(s.value) != s.value {
-			errs = append(errs, fmt.Errorf("%s %q must have no spaces about it: it is compared exactly with each token's", s.key, s.value))
+		// With spaces about it, it matches no token's, and every caller is refused.
+		if err := ExactProblem(s.key, s.value, "it is compared exactly with each token's"); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	if p.Auth.MaxTokenLifetime <= 0 || p.Auth.MaxTokenLifetime > maxTokenLifetimeCeiling {
@@ -354,6 +353,19 @@ func (p Platform) Validate() error {
 	errs = append(errs, p.HTTP.Edge.problems()...)
 	errs = append(errs, p.Telemetry.Problems()...)
 	return errors.Join(errs...)
+}
+
+// ExactProblem says why value, the setting key, cannot be used as it is when it has
+// spaces about it (a line break pasted from a console, a space typed before it): the
+// setting is compared exactly with what another party sends or holds (a token's
+// issuer, the provider's groups, a database's name), so it would be taken and then
+// match nothing, and people would learn of it one failed request at a time. why
+// says what it is compared with. A value of spaces alone is refused too.
+func ExactProblem(key, value, why string) error {
+	if strings.TrimSpace(value) == value {
+		return nil
+	}
+	return fmt.Errorf("%s %q must have no spaces about it: %s", key, value, why)
 }
 
 // DevAudience is the audience naming service in the local stack and in tests
@@ -392,6 +404,8 @@ func (m Mongo) Problems() []error {
 	}
 	if m.Database == "" {
 		errs = append(errs, errors.New("MONGO_DATABASE must be set"))
+	} else if err := ExactProblem("MONGO_DATABASE", m.Database, "a database named with them is another one, which MongoDB makes empty at the first write"); err != nil {
+		errs = append(errs, err)
 	}
 	return errs
 }

@@ -2,6 +2,7 @@ package config_test
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -414,8 +415,40 @@ func TestIssuersAndAudienceAreWrittenExactly(t *testing.T) {
 			environ["AUTH_PORTAL_JWKS_URL"] = "https://portal.example/.well-known/jwks.json"
 		}
 		var c svcConfig
-		if err := config.LoadFrom(&c, environ); err == nil || !strings.Contains(err.Error(), key) {
-			t.Errorf("%s=%q: err = %v, want it refused naming the setting", key, bad, err)
+		if err := config.LoadFrom(&c, environ); err == nil || !strings.Contains(err.Error(), key+" "+strconv.Quote(bad)+" must have no spaces about it: it is compared exactly with each token's") {
+			t.Errorf("%s=%q: err = %v, want it refused naming the setting and saying why", key, bad, err)
+		}
+	}
+}
+
+// A database named with spaces about it (" notify", a line break pasted from a
+// console) is another database, which MongoDB makes empty on the first write: the
+// service would start on none of its records. Start-up refuses it, naming it.
+func TestTheDatabaseIsNamedExactly(t *testing.T) {
+	t.Parallel()
+	for _, bad := range []string{" signatory", "signatory\n", "signatory "} {
+		environ := minimal()
+		environ["MONGO_DATABASE"] = bad
+		var c svcConfig
+		if err := config.LoadFrom(&c, environ); err == nil || !strings.Contains(err.Error(), "MONGO_DATABASE "+strconv.Quote(bad)+" must have no spaces about it") {
+			t.Errorf("MONGO_DATABASE=%q: err = %v, want it refused naming the setting", bad, err)
+		}
+	}
+}
+
+// ExactProblem is the one check, for every setting compared exactly with what
+// another party sends or holds, that it has no spaces about it; each names the
+// setting, quotes the value so that the spaces show, and says why.
+func TestExactProblemNamesTheSettingAndSaysWhy(t *testing.T) {
+	t.Parallel()
+	if err := config.ExactProblem("PORTAL_OPS_GROUP", "itss-ops", "why"); err != nil {
+		t.Errorf("a value without spaces about it: %v", err)
+	}
+	for _, bad := range []string{" itss-ops", "itss-ops\n", "\titss-ops", " "} {
+		err := config.ExactProblem("PORTAL_OPS_GROUP", bad, "it is compared exactly with what the identity provider sends")
+		want := "PORTAL_OPS_GROUP " + strconv.Quote(bad) + " must have no spaces about it: it is compared exactly with what the identity provider sends"
+		if err == nil || err.Error() != want {
+			t.Errorf("ExactProblem(%q) = %v, want %s", bad, err, want)
 		}
 	}
 }

@@ -238,8 +238,8 @@ func (c Config) Validate() error {
 		if !required(s.key, s.value) {
 			continue
 		}
-		if strings.TrimSpace(s.value) != s.value {
-			errs = append(errs, fmt.Errorf("%s %q must have no spaces about it: it must equal the service's AUTH_AUDIENCE", s.key, s.value))
+		if err := libconfig.ExactProblem(s.key, s.value, "it must equal the service's AUTH_AUDIENCE"); err != nil {
+			errs = append(errs, err)
 		}
 		if other, ok := audienceOf[s.value]; ok {
 			errs = append(errs, fmt.Errorf("%s %q must differ from %s: each service accepts its own audience only, so that a token signed for one is good at no other", s.key, s.value, other))

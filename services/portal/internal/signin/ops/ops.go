@@ -100,13 +100,17 @@ func (c Config) Validate() error {
 		{"PORTAL_OIDC_CLIENT_SECRET", c.ClientSecret},
 		{"PORTAL_OPS_GROUP", c.OpsGroup},
 	} {
-		switch {
-		case v.value == "":
+		if v.value == "" {
 			errs = append(errs, fmt.Errorf("%s must be set", v.key))
-		case v.key != "PORTAL_OIDC_CLIENT_SECRET" && strings.TrimSpace(v.value) != v.value:
-			// The provider names the group and the client exactly: one written with
-			// spaces about it names none, and ops could not sign in.
-			errs = append(errs, fmt.Errorf("%s %q must have no spaces about it: it is compared exactly with what the identity provider sends", v.key, v.value))
+			continue
+		}
+		if v.key == "PORTAL_OIDC_CLIENT_SECRET" {
+			continue // a secret, never quoted; the provider says if it is wrong
+		}
+		// The provider names the group and the client exactly: one written with
+		// spaces about it names none, and ops could not sign in.
+		if err := config.ExactProblem(v.key, v.value, "it is compared exactly with what the identity provider sends"); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	if len(c.CookieKey) != 32 {
