@@ -188,6 +188,18 @@ func CheckRequestTimeout(d time.Duration) error {
 	return nil
 }
 
+// CheckShutdownTimeout checks HTTP_SHUTDOWN_TIMEOUT, the grace requests in flight
+// are given at SIGTERM, which the services and the portal read alike: at least a
+// second (0 cut every request in flight, or was taken as 20s unsaid) and at most
+// MaxRequestTimeout, the longest a request runs; the pods' terminationGracePeriodSeconds
+// is kept above it and the preStop pause together.
+func CheckShutdownTimeout(d time.Duration) error {
+	if d < time.Second || d > MaxRequestTimeout {
+		return fmt.Errorf("HTTP_SHUTDOWN_TIMEOUT %s must be between 1s and %s: requests in flight at SIGTERM are given this long to finish, and none runs longer than HTTP_REQUEST_TIMEOUT may", d, MaxRequestTimeout)
+	}
+	return nil
+}
+
 // Mongo configures the connection to the service's own database. The URI has no
 // default: a service must be told where its data lives, never find a development
 // server by chance.
@@ -319,6 +331,9 @@ func (p Platform) Validate() error {
 		errs = append(errs, err)
 	}
 	if err := CheckRequestTimeout(p.HTTP.RequestTimeout); err != nil {
+		errs = append(errs, err)
+	}
+	if err := CheckShutdownTimeout(p.HTTP.ShutdownTimeout); err != nil {
 		errs = append(errs, err)
 	}
 	errs = append(errs, p.Mongo.Problems()...)

@@ -358,6 +358,22 @@ func TestTheRequestTimeoutIsBounded(t *testing.T) {
 	}
 }
 
+// The grace for requests in flight at SIGTERM: the services took 0s or a negative
+// one as 20s unsaid, and a year as a year (a pod the kubelet then kills with its
+// requests at terminationGracePeriodSeconds). 1s to 5m, the longest a request runs.
+func TestTheShutdownTimeoutIsBounded(t *testing.T) {
+	t.Parallel()
+	for value, ok := range map[string]bool{"1s": true, "20s": true, "5m": true, "0s": false, "-1s": false, "999ms": false, "5m1s": false, "8760h": false} {
+		environ := minimal()
+		environ["HTTP_SHUTDOWN_TIMEOUT"] = value
+		var c svcConfig
+		err := config.LoadFrom(&c, environ)
+		if (err == nil) != ok || err != nil && (!strings.Contains(err.Error(), "HTTP_SHUTDOWN_TIMEOUT ") || !strings.Contains(err.Error(), "must be between 1s and 5m")) {
+			t.Errorf("HTTP_SHUTDOWN_TIMEOUT=%s: err = %v, want accepted %t", value, err, ok)
+		}
+	}
+}
+
 // The database is reached over TLS, but on this machine, as the bus is: it holds
 // every person's name and address, which a plain connection across a network
 // carries in the clear, and a connection that does not check the server's

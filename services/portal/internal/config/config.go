@@ -194,8 +194,11 @@ func (c Config) Validate() error {
 	if err := libconfig.CheckRequestTimeout(c.HTTP.RequestTimeout); err != nil {
 		errs = append(errs, err)
 	}
-	if c.HTTP.ShutdownTimeout < 0 || c.HTTP.HSTSMaxAge < 0 {
-		errs = append(errs, errors.New("HTTP_SHUTDOWN_TIMEOUT and HTTP_HSTS_MAX_AGE must not be negative"))
+	if err := libconfig.CheckShutdownTimeout(c.HTTP.ShutdownTimeout); err != nil {
+		errs = append(errs, err)
+	}
+	if c.HTTP.HSTSMaxAge < 0 {
+		errs = append(errs, errors.New("HTTP_HSTS_MAX_AGE must be 0 (off) or a number of seconds"))
 	}
 	errs = append(errs, c.Mongo.Problems()...)
 	errs = append(errs, c.NATS.Problems()...)

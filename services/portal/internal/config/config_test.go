@@ -227,6 +227,20 @@ func TestTheRequestTimeoutIsBoundedAsTheServices(t *testing.T) {
 	}
 }
 
+// The portal's grace for requests in flight at SIGTERM is bounded as the services'
+// is: it took 0s (no grace: every request in flight cut) and a year.
+func TestTheShutdownTimeoutIsBoundedAsTheServices(t *testing.T) {
+	t.Parallel()
+	for value, ok := range map[string]bool{"1s": true, "20s": true, "5m": true, "0s": false, "-1s": false, "5m1s": false, "8760h": false} {
+		e := env()
+		e["HTTP_SHUTDOWN_TIMEOUT"] = value
+		_, err := LoadFrom(e)
+		if (err == nil) != ok || (err != nil && (!strings.Contains(err.Error(), "HTTP_SHUTDOWN_TIMEOUT ") || !strings.Contains(err.Error(), "must be between 1s and 5m"))) {
+			t.Errorf("HTTP_SHUTDOWN_TIMEOUT=%s: err = %v, want ok = %t", value, err, ok)
+		}
+	}
+}
+
 // Each service accepts tokens for its own audience only, so that a token the portal
 // signed for one service, leaked there, is good at no other. Two of the portal's
 // audiences alike would sign every token of both for either: start-up refuses it,
