@@ -160,12 +160,18 @@ func tooWide(setting string, prefixes []netip.Prefix, given []string) []error {
 	return errs
 }
 
+// MaxRate bounds a rate limit's rate a second and its burst alike. More than a
+// replica answers one caller in a second limits nothing (a burst of 2000000000 let a
+// caller send as much as it liked); the benchmark, which measures the services and
+// not their limiters, sets it.
+const MaxRate = 10000
+
 // RateProblem says why a rate limit's settings, rate a second (rateKey) and burst
 // (burstKey), are no limit: NaN is no rate, and Inf, which the limiter takes as none,
-// parses too.
+// parses too; past MaxRate either is none in effect.
 func RateProblem(rateKey string, rate float64, burstKey string, burst int) error {
-	if !(rate > 0) || math.IsInf(rate, 0) || burst < 1 {
-		return fmt.Errorf("%s must be a positive number (not Inf or NaN) and %s at least 1, not %v and %d", rateKey, burstKey, rate, burst)
+	if !(rate > 0) || math.IsInf(rate, 0) || rate > MaxRate || burst < 1 || burst > MaxRate {
+		return fmt.Errorf("%s must be a positive number (not Inf or NaN) and %s a whole number from 1, each at most %d (more is no limit), not %v and %d", rateKey, burstKey, MaxRate, rate, burst)
 	}
 	return nil
 }

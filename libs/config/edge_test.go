@@ -145,3 +145,28 @@ func TestRatesAreFiniteNumbers(t *testing.T) {
 		}
 	}
 }
+
+// A rate limit set beyond any caller's reach is none: a burst of 2000000000 lets a
+// caller send as much as it likes, and so does a rate of 10^12 a second. Each is at
+// most 10000, more than a replica answers one caller in a second, and start-up
+// names the setting and the bound.
+func TestRatesAndBurstsHaveACeiling(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{"RATE_WRITE", "RATE_READ", "RATE_PUBLIC"} {
+		for key, values := range map[string]map[string]bool{
+			name + "_BURST":      {"10000": true, "10001": false, "2000000000": false},
+			name + "_PER_SECOND": {"10000": true, "10000.5": false, "1e12": false},
+		} {
+			for value, ok := range values {
+				var p Platform
+				err := LoadFrom(&p, map[string]string{key: value})
+				if ok && err != nil && strings.Contains(err.Error(), key) {
+					t.Errorf("%s=%s refused: %v", key, value, err)
+				}
+				if !ok && (err == nil || !strings.Contains(err.Error(), key) || !strings.Contains(err.Error(), "at most 10000")) {
+					t.Errorf("%s=%s: %v, want it refused naming the setting and the bound", key, value, err)
+				}
+			}
+		}
+	}
+}

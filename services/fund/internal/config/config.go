@@ -40,6 +40,13 @@ type Fund struct {
 	ContactEmail string `env:"FUND_CONTACT_EMAIL"`
 }
 
+// Ceilings of the sweeps: past them a round's close, a change stopped half way, or
+// a report due would wait as long as anyone wrote (a year, once).
+const (
+	maxRoundSweep  = 10 * time.Minute
+	maxReportSweep = 24 * time.Hour
+)
+
 // Default returns the configuration for the local stack, before the environment is
 // read (platform.Main reads it over these and validates the result).
 func Default() Config {
@@ -52,11 +59,11 @@ func (c Config) Validate() error {
 	if err := libconfig.RateProblem("FUND_WRITE_RATE", c.Fund.WriteRate, "FUND_WRITE_BURST", c.Fund.WriteBurst); err != nil {
 		errs = append(errs, err)
 	}
-	if c.Fund.ReportSweepInterval < time.Second {
-		errs = append(errs, errors.New("FUND_REPORT_SWEEP_INTERVAL must be at least 1s"))
+	if c.Fund.ReportSweepInterval < time.Second || c.Fund.ReportSweepInterval > maxReportSweep {
+		errs = append(errs, fmt.Errorf("FUND_REPORT_SWEEP_INTERVAL %s must be between 1s and 24h: a funded project is told its report is due within it of its window's end", c.Fund.ReportSweepInterval))
 	}
-	if c.Fund.RoundSweepInterval < time.Second {
-		errs = append(errs, errors.New("FUND_ROUND_SWEEP_INTERVAL must be at least 1s"))
+	if c.Fund.RoundSweepInterval < time.Second || c.Fund.RoundSweepInterval > maxRoundSweep {
+		errs = append(errs, fmt.Errorf("FUND_ROUND_SWEEP_INTERVAL %s must be between 1s and 10m: a round is recorded closed, and a change whose request stopped half way put back, within it", c.Fund.RoundSweepInterval))
 	}
 	if c.Fund.IdempotencyTTL < time.Minute || c.Fund.IdempotencyTTL > 7*24*time.Hour {
 		errs = append(errs, fmt.Errorf("FUND_IDEMPOTENCY_TTL %s must be between 1m and 168h (a week): stored answers name the people of an application", c.Fund.IdempotencyTTL))

@@ -97,3 +97,38 @@ func TestTheIdempotencyPeriodIsBounded(t *testing.T) {
 		}
 	}
 }
+
+// The fund's write limit has the platform's ceilings: a burst or a rate past 10000
+// is no limit. Its sweeps have ceilings too: a round sweep of a year would record no
+// round closed and put back no change stopped half way for a year, a report sweep of
+// a year would ask for no report. Start-up names the setting and the bound.
+func TestTheWriteLimitAndTheSweepsHaveCeilings(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		key, value string
+		ok         bool
+		bound      string
+	}{
+		{"FUND_WRITE_BURST", "10000", true, ""},
+		{"FUND_WRITE_BURST", "2000000000", false, "at most 10000"},
+		{"FUND_WRITE_RATE", "1e12", false, "at most 10000"},
+		{"FUND_ROUND_SWEEP_INTERVAL", "10m", true, ""},
+		{"FUND_ROUND_SWEEP_INTERVAL", "10m1s", false, "between 1s and 10m"},
+		{"FUND_ROUND_SWEEP_INTERVAL", "8760h", false, "between 1s and 10m"},
+		{"FUND_ROUND_SWEEP_INTERVAL", "0s", false, "between 1s and 10m"},
+		{"FUND_REPORT_SWEEP_INTERVAL", "24h", true, ""},
+		{"FUND_REPORT_SWEEP_INTERVAL", "24h1s", false, "between 1s and 24h"},
+		{"FUND_REPORT_SWEEP_INTERVAL", "8760h", false, "between 1s and 24h"},
+	} {
+		env := completeEnv()
+		env[tt.key] = tt.value
+		c := Default()
+		err := libconfig.LoadFrom(&c, env)
+		if tt.ok && err != nil {
+			t.Errorf("%s=%s refused: %v", tt.key, tt.value, err)
+		}
+		if !tt.ok && (err == nil || !strings.Contains(err.Error(), tt.key) || !strings.Contains(err.Error(), tt.bound)) {
+			t.Errorf("%s=%s: %v, want it refused naming the setting and saying %q", tt.key, tt.value, err, tt.bound)
+		}
+	}
+}

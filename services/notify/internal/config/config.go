@@ -135,6 +135,13 @@ func checkHost(h string) error {
 	return nil
 }
 
+// Ceilings of the sweep and of the attempts at an email: the back-off between
+// attempts doubles from 2 minutes to 17 hours (app.Config.MaxAttempts).
+const (
+	maxSweepInterval = 10 * time.Minute
+	maxAttempts      = 10
+)
+
 // Validate reports every problem at once.
 func (c Config) Validate() error {
 	errs := []error{c.Platform.Validate()}
@@ -182,8 +189,11 @@ func (c Config) Validate() error {
 	if c.Notify.IdempotencyTTL < time.Minute || c.Notify.IdempotencyTTL > 7*24*time.Hour {
 		errs = append(errs, errors.New("NOTIFY_IDEMPOTENCY_TTL must be between 1m and 168h (a week): a stored answer names the people written to"))
 	}
-	if c.Notify.SweepInterval < time.Second || c.Notify.MaxAttempts < 1 {
-		errs = append(errs, errors.New("NOTIFY_SWEEP_INTERVAL must be at least 1s and NOTIFY_MAX_ATTEMPTS at least 1"))
+	if c.Notify.SweepInterval < time.Second || c.Notify.SweepInterval > maxSweepInterval {
+		errs = append(errs, fmt.Errorf("NOTIFY_SWEEP_INTERVAL %s must be between 1s and 10m: a reminder is sent within it of its day, and one due and not sent for 20 minutes is taken for a sweep stuck (TCRemindersNotSent)", c.Notify.SweepInterval))
+	}
+	if c.Notify.MaxAttempts < 1 || c.Notify.MaxAttempts > maxAttempts {
+		errs = append(errs, fmt.Errorf("NOTIFY_MAX_ATTEMPTS %d must be between 1 and %d: the tenth attempt comes some 17 hours after the first, and an email tried for longer tells its reader nothing in time", c.Notify.MaxAttempts, maxAttempts))
 	}
 	return errors.Join(errs...)
 }

@@ -250,3 +250,38 @@ func TestTheReminderLadderIsWrittenExactly(t *testing.T) {
 		t.Errorf("a ladder written as documented refused: %v", err)
 	}
 }
+
+// A sweep of a year sends no reminder for a year, and attempts without end retry an
+// email for ever (the back-off doubles to 17 hours and stays there): the sweep is at
+// most 10m, half the 20 minutes after which TCRemindersNotSent takes a reminder due
+// and not sent for a sweep stuck, and the attempts at most 10 (the last some 17
+// hours after the first). Start-up names the setting and the bound.
+func TestTheSweepAndTheAttemptsHaveCeilings(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		key, value string
+		ok         bool
+		bound      string
+	}{
+		{"NOTIFY_SWEEP_INTERVAL", "10m", true, ""},
+		{"NOTIFY_SWEEP_INTERVAL", "10m1s", false, "between 1s and 10m"},
+		{"NOTIFY_SWEEP_INTERVAL", "8760h", false, "between 1s and 10m"},
+		{"NOTIFY_SWEEP_INTERVAL", "0s", false, "between 1s and 10m"},
+		{"NOTIFY_MAX_ATTEMPTS", "1", true, ""},
+		{"NOTIFY_MAX_ATTEMPTS", "10", true, ""},
+		{"NOTIFY_MAX_ATTEMPTS", "11", false, "between 1 and 10"},
+		{"NOTIFY_MAX_ATTEMPTS", "1000000", false, "between 1 and 10"},
+		{"NOTIFY_MAX_ATTEMPTS", "0", false, "between 1 and 10"},
+	} {
+		env := completeEnv()
+		env[tt.key] = tt.value
+		c := Default()
+		err := libconfig.LoadFrom(&c, env)
+		if tt.ok && err != nil {
+			t.Errorf("%s=%s refused: %v", tt.key, tt.value, err)
+		}
+		if !tt.ok && (err == nil || !strings.Contains(err.Error(), tt.key+" ") || !strings.Contains(err.Error(), tt.bound)) {
+			t.Errorf("%s=%s: %v, want it refused naming the setting and saying %q", tt.key, tt.value, err, tt.bound)
+		}
+	}
+}

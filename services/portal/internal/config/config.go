@@ -150,6 +150,13 @@ func (p Portal) DPO() string {
 	return p.DPOContact
 }
 
+// Ceilings of the sign-in limits: 50 links to one address in 15 minutes, and 600
+// requests a minute from one client address (a campus's network shares it).
+const (
+	maxSigninPerAddress = 50
+	maxSigninPerClient  = 600
+)
+
 // Default returns the configuration for the local stack, before the environment is
 // read: only the listeners, which bind to this machine alone, have addresses.
 func Default() Config {
@@ -277,8 +284,11 @@ func (c Config) Validate() error {
 	if p.APITokenMaxLifetime < 24*time.Hour || p.APITokenMaxLifetime > events.MaxAPITokenLifetime {
 		errs = append(errs, fmt.Errorf("PORTAL_API_TOKEN_MAX_LIFETIME %s must be between 24h and 8784h (a year)", p.APITokenMaxLifetime))
 	}
-	if p.SigninPerAddress < 1 || p.SigninPerClient < 1 {
-		errs = append(errs, errors.New("PORTAL_SIGNIN_PER_ADDRESS and PORTAL_SIGNIN_PER_CLIENT must be at least 1"))
+	if p.SigninPerAddress < 1 || p.SigninPerAddress > maxSigninPerAddress {
+		errs = append(errs, fmt.Errorf("PORTAL_SIGNIN_PER_ADDRESS %d must be between 1 and %d: the sign-in links one address is sent in 15 minutes, more filling its inbox", p.SigninPerAddress, maxSigninPerAddress))
+	}
+	if p.SigninPerClient < 1 || p.SigninPerClient > maxSigninPerClient {
+		errs = append(errs, fmt.Errorf("PORTAL_SIGNIN_PER_CLIENT %d must be between 1 and %d: the sign-in requests one client address makes in a minute, more letting it send a link to address after address", p.SigninPerClient, maxSigninPerClient))
 	}
 	// The flow cookie's key is derived from the signing key at start, not read from
 	// the environment: only the settings an operator gives are checked here.

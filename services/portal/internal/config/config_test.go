@@ -241,6 +241,38 @@ func TestTheShutdownTimeoutIsBoundedAsTheServices(t *testing.T) {
 	}
 }
 
+// The sign-in limits are limits: a thousand links an address in 15 minutes fills
+// its inbox, and a client allowed 10^6 requests a minute may send a link to address
+// after address. Each has a ceiling, 50 and 600, and start-up names the setting
+// and the bound, as it does a limit under 1.
+func TestTheSigninLimitsHaveCeilings(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		key, value string
+		ok         bool
+		bound      string
+	}{
+		{"PORTAL_SIGNIN_PER_ADDRESS", "50", true, ""},
+		{"PORTAL_SIGNIN_PER_ADDRESS", "51", false, "between 1 and 50"},
+		{"PORTAL_SIGNIN_PER_ADDRESS", "2000000000", false, "between 1 and 50"},
+		{"PORTAL_SIGNIN_PER_ADDRESS", "0", false, "between 1 and 50"},
+		{"PORTAL_SIGNIN_PER_CLIENT", "600", true, ""},
+		{"PORTAL_SIGNIN_PER_CLIENT", "601", false, "between 1 and 600"},
+		{"PORTAL_SIGNIN_PER_CLIENT", "2000000000", false, "between 1 and 600"},
+		{"PORTAL_SIGNIN_PER_CLIENT", "-1", false, "between 1 and 600"},
+	} {
+		e := env()
+		e[tt.key] = tt.value
+		_, err := LoadFrom(e)
+		if tt.ok && err != nil {
+			t.Errorf("%s=%s refused: %v", tt.key, tt.value, err)
+		}
+		if !tt.ok && (err == nil || !strings.Contains(err.Error(), tt.key+" ") || !strings.Contains(err.Error(), tt.bound)) {
+			t.Errorf("%s=%s: %v, want it refused naming the setting and saying %q", tt.key, tt.value, err, tt.bound)
+		}
+	}
+}
+
 // Each service accepts tokens for its own audience only, so that a token the portal
 // signed for one service, leaked there, is good at no other. Two of the portal's
 // audiences alike would sign every token of both for either: start-up refuses it,

@@ -31,7 +31,7 @@ func TestAReviewSavedAsTheReviewerIsErasedIsNotKept(t *testing.T) {
 	var portalURL string
 	jwks := forwardJWKS(t, &portalURL)
 	review := startReview(t, env, jwks)
-	p := startPortalOn(t, env, services{review: review.URL, env: map[string]string{"PORTAL_SIGNIN_PER_ADDRESS": "100", "PORTAL_SIGNIN_PER_CLIENT": "100"}})
+	p := startPortalOn(t, env, services{review: review.URL, env: map[string]string{"PORTAL_SIGNIN_PER_ADDRESS": "50", "PORTAL_SIGNIN_PER_CLIENT": "100"}})
 	portalURL = p.url
 	rr := startReviewRound(t, env, review, p)
 	page := "/reviews/" + rr.round + "/" + rr.mine
