@@ -374,6 +374,46 @@ func TestEveryConfigKeyIsSet(t *testing.T) {
 	}
 }
 
+// checkConfig loads a service's environment as it does at start-up.
+var checkConfig = map[string]func(map[string]string) error{
+	"signatory": signatory.CheckConfig,
+	"fund":      fund.CheckConfig,
+	"notify":    notify.CheckConfig,
+	"review":    review.CheckConfig,
+	"portal":    portal.CheckConfig,
+}
+
+// secretStandIns are values of the kinds the Secrets hold, for the variables the
+// manifests take from them: a connection string as the MongoDB operator writes it,
+// and secrets as long as the services want them.
+var secretStandIns = map[string]string{
+	"MONGO_URI":            "mongodb+srv://svc:pw@mongodb-svc.technician-commitment.svc.cluster.local/svc?replicaSet=mongodb&ssl=true",
+	"PORTAL_PSEUDONYM_KEY": "a stand-in for openssl rand -base64 32's output",
+}
+
+// TestTheManifestsConfigureEveryServiceAsItLoads loads what each overlay gives each
+// service's container (its ConfigMap, and stand-ins for its Secrets) as the service
+// reads its environment at start-up: a value out of a setting's bounds, or written
+// as the service does not read it, would otherwise be found by a pod that exits at
+// start.
+func TestTheManifestsConfigureEveryServiceAsItLoads(t *testing.T) {
+	secretKeys := exampleSecretKeys(t)
+	for _, o := range overlays {
+		for svc, set := range serviceEnv(t, render(t, o), secretKeys) {
+			environ := map[string]string{}
+			for k, v := range set {
+				if stand, ok := secretStandIns[k]; ok {
+					v = stand
+				}
+				environ[k] = v
+			}
+			if err := checkConfig[svc](environ); err != nil {
+				t.Errorf("%s: %s refuses its configuration: %v", o, svc, err)
+			}
+		}
+	}
+}
+
 // environmentKeys differ between environments: the base must not set them (so a
 // production value never reaches dev) and every overlay must.
 var environmentKeys = []string{"AUTH_ISSUER", "AUTH_JWKS_URL", "AUTH_AUDIENCE"}

@@ -12,3 +12,11 @@ func ConfigKeys() ([]string, error) {
 	c := config.Default()
 	return libconfig.Keys(&c)
 }
+
+// CheckConfig reads environ as the service reads its environment at start-up and
+// returns what it would refuse, so that the deployment's tests can load the
+// rendered manifests' settings as the pods will.
+func CheckConfig(environ map[string]string) error {
+	c := config.Default()
+	return libconfig.LoadFrom(&c, environ)
+}
