@@ -269,6 +269,9 @@ func (a Auth) portalProblems() []error {
 	if a.PortalIssuer == a.Issuer {
 		errs = append(errs, fmt.Errorf("AUTH_PORTAL_ISSUER %q must differ from AUTH_ISSUER", a.PortalIssuer))
 	}
+	if err := ExactAddressProblem("AUTH_PORTAL_JWKS_URL", a.PortalJWKSURL); err != nil {
+		return append(errs, err)
+	}
 	switch u, err := url.Parse(a.PortalJWKSURL); {
 	case err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https"):
 		errs = append(errs, fmt.Errorf("AUTH_PORTAL_JWKS_URL %q must be an https:// URL", WithoutPassword(a.PortalJWKSURL)))
@@ -339,7 +342,10 @@ func (p Platform) Validate() error {
 	errs = append(errs, p.Mongo.Problems()...)
 	errs = append(errs, p.NATS.Problems()...)
 	if required("AUTH_JWKS_URL", p.Auth.JWKSURL) {
+		exact := ExactAddressProblem("AUTH_JWKS_URL", p.Auth.JWKSURL)
 		switch u, err := url.Parse(p.Auth.JWKSURL); {
+		case exact != nil:
+			errs = append(errs, exact)
 		case err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https"):
 			errs = append(errs, fmt.Errorf("AUTH_JWKS_URL %q must be an https:// URL", WithoutPassword(p.Auth.JWKSURL)))
 		case u.Scheme == "http" && (!p.Auth.AllowInsecureJWKS || !OnThisMachine(u.Hostname())):
@@ -381,6 +387,13 @@ func ExactProblem(key, value, why string) error {
 		return nil
 	}
 	return fmt.Errorf("%s %q must have no spaces about it: %s", key, value, why)
+}
+
+// ExactAddressProblem is ExactProblem for an address, quoted with its user and
+// password hidden: an address is read as written, and a space after it is part of
+// its path (jwks.json%20), where nothing is.
+func ExactAddressProblem(key, addr string) error {
+	return ExactProblem(key, WithoutPassword(addr), "an address is read as written, and a space after it is part of its path, where nothing is")
 }
 
 // DevAudience is the audience naming service in the local stack and in tests
@@ -564,7 +577,9 @@ func (t Telemetry) Problems() []error {
 	default:
 		errs = append(errs, fmt.Errorf("LOG_LEVEL %q must be one of debug, info, warn, error", t.LogLevel))
 	}
-	if t.OTLPEndpoint != "" {
+	if err := ExactAddressProblem("OTEL_EXPORTER_OTLP_ENDPOINT", t.OTLPEndpoint); err != nil {
+		errs = append(errs, err)
+	} else if t.OTLPEndpoint != "" {
 		// The exporter appends /v1/traces and reads the scheme and host alone: a
 		// user and password would be dropped unsaid (and quoted in the log), and an
 		// address it cannot read would leave the traces unsent.

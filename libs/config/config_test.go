@@ -437,6 +437,29 @@ func TestIssuersAndAudienceAreWrittenExactly(t *testing.T) {
 	}
 }
 
+// An address pasted with a space after it (https://login.example/jwks.json ) was
+// taken, the space read as part of its path: the keys were asked for at
+// jwks.json%20, and every token was refused for want of them. Start-up refuses an
+// address with spaces about it, naming the setting.
+func TestAddressesAreWrittenExactly(t *testing.T) {
+	t.Parallel()
+	for key, bad := range map[string]string{
+		"AUTH_JWKS_URL":               "https://login.example/jwks.json ",
+		"AUTH_PORTAL_JWKS_URL":        "https://portal.example/.well-known/jwks.json\t",
+		"OTEL_EXPORTER_OTLP_ENDPOINT": "http://otel-collector:4318/otlp ",
+	} {
+		environ := minimal()
+		if key == "AUTH_PORTAL_JWKS_URL" {
+			environ["AUTH_PORTAL_ISSUER"] = "https://portal.example"
+		}
+		environ[key] = bad
+		var c svcConfig
+		if err := config.LoadFrom(&c, environ); err == nil || !strings.Contains(err.Error(), key+" "+strconv.Quote(bad)+" must have no spaces about it") {
+			t.Errorf("%s=%q: err = %v, want it refused naming the setting", key, bad, err)
+		}
+	}
+}
+
 // A database named with spaces about it (" notify", a line break pasted from a
 // console) is another database, which MongoDB makes empty on the first write: the
 // service would start on none of its records. Start-up refuses it, naming it.

@@ -173,7 +173,9 @@ func (c Config) Validate() error {
 		}
 	}
 	for _, u := range []struct{ name, value string }{{"NOTIFY_PUBLIC_URL", c.Notify.PublicURL}, {"NOTIFY_PORTAL_URL", c.Notify.PortalURL}} {
-		if err := checkBaseURL(u.value); err != nil {
+		if err := libconfig.ExactAddressProblem(u.name, u.value); err != nil {
+			errs = append(errs, err)
+		} else if err := checkBaseURL(u.value); err != nil {
 			errs = append(errs, fmt.Errorf("%s %w", u.name, err))
 		}
 	}

@@ -285,3 +285,18 @@ func TestTheSweepAndTheAttemptsHaveCeilings(t *testing.T) {
 		}
 	}
 }
+
+// An address pasted with a space after it was taken, the space read as part of its
+// path: every email linked to https://portal.tc.itss.org.uk/tc%20/... Start-up
+// refuses it, naming the setting.
+func TestEmailedAddressesAreWrittenExactly(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{"NOTIFY_PUBLIC_URL", "NOTIFY_PORTAL_URL"} {
+		env := completeEnv()
+		env[name] = "https://api.tc.itss.org.uk/notify "
+		c := Default()
+		if err := libconfig.LoadFrom(&c, env); err == nil || !strings.Contains(err.Error(), name+` "https://api.tc.itss.org.uk/notify " must have no spaces about it`) {
+			t.Errorf("%s with a space after it: %v, want it refused naming the setting", name, err)
+		}
+	}
+}

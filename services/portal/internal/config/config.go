@@ -212,7 +212,9 @@ func (c Config) Validate() error {
 	errs = append(errs, c.Telemetry.Problems()...)
 	p := c.Portal
 	if required("PORTAL_PUBLIC_URL", p.PublicURL) {
-		if err := checkBaseURL(p.PublicURL, p.InsecureCookies); err != nil {
+		if err := libconfig.ExactAddressProblem("PORTAL_PUBLIC_URL", p.PublicURL); err != nil {
+			errs = append(errs, err)
+		} else if err := checkBaseURL(p.PublicURL, p.InsecureCookies); err != nil {
 			errs = append(errs, fmt.Errorf("PORTAL_PUBLIC_URL %w (plain http:// only with PORTAL_INSECURE_COOKIES=true, for a local development stack)", err))
 		} else if u, _ := url.Parse(p.PublicURL); p.InsecureCookies && (u.Scheme != "http" || !libconfig.OnThisMachine(u.Hostname())) {
 			// The flag drops the session cookie's Secure attribute and __Host- name:
@@ -230,7 +232,9 @@ func (c Config) Validate() error {
 		}
 	}
 	if p.Transfers != NoTransfers {
-		if u, err := url.Parse(p.Transfers); err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil {
+		if err := libconfig.ExactAddressProblem("PORTAL_TRANSFERS_OUTSIDE_UK", p.Transfers); err != nil {
+			errs = append(errs, err)
+		} else if u, err := url.Parse(p.Transfers); err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil {
 			errs = append(errs, fmt.Errorf("PORTAL_TRANSFERS_OUTSIDE_UK must be %q when no personal data leaves the UK (the services, their databases and backups, and the mail server all keep it there), or the https:// address of ITSS's page saying what goes where and under what safeguards; not %q (the privacy notice says which)", NoTransfers, libconfig.WithoutPassword(p.Transfers)))
 		}
 	}
@@ -264,7 +268,9 @@ func (c Config) Validate() error {
 		// Services inside the cluster may be reached over plain http (the mesh or
 		// network policy protects them); the address must still be absolute.
 		if required(s.key, s.value) {
-			if err := checkBaseURL(s.value, true); err != nil {
+			if err := libconfig.ExactAddressProblem(s.key, s.value); err != nil {
+				errs = append(errs, err)
+			} else if err := checkBaseURL(s.value, true); err != nil {
 				errs = append(errs, fmt.Errorf("%s %w", s.key, err))
 			}
 		}

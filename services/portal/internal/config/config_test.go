@@ -1,6 +1,7 @@
 package config
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -339,6 +340,27 @@ func TestAddressesCarryNoCredentials(t *testing.T) {
 	e["PORTAL_OIDC_REDIRECT_URL"] = "https://ops@portal.example.org/auth/callback"
 	if _, err := LoadFrom(e); err == nil || !strings.Contains(err.Error(), "PORTAL_OIDC_REDIRECT_URL") {
 		t.Errorf("a callback with a user: %v, want it refused naming the setting", err)
+	}
+}
+
+// An address pasted with a space after it was taken, the space read as part of its
+// path (https://portal.example.org/tc%20): sign-in links, the services' calls or
+// the provider's discovery went to an address that is not there. Start-up refuses
+// each address with spaces about it, naming the setting.
+func TestAddressesAreWrittenExactly(t *testing.T) {
+	t.Parallel()
+	for key, bad := range map[string]string{
+		"PORTAL_PUBLIC_URL":           "https://portal.example.org/tc ",
+		"PORTAL_SIGNATORY_URL":        "http://signatory:8081/api ",
+		"PORTAL_OIDC_ISSUER":          "https://login.example.org/realms/itss ",
+		"PORTAL_OIDC_REDIRECT_URL":    "https://portal.example.org/auth/callback ",
+		"PORTAL_TRANSFERS_OUTSIDE_UK": "https://itss.org.uk/transfers ",
+	} {
+		e := env()
+		e[key] = bad
+		if _, err := LoadFrom(e); err == nil || !strings.Contains(err.Error(), key+" "+strconv.Quote(bad)+" must have no spaces about it") {
+			t.Errorf("%s=%q: %v, want it refused naming the setting", key, bad, err)
+		}
 	}
 }
 

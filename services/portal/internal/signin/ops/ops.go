@@ -89,11 +89,12 @@ type Config struct {
 // environment variable at fault.
 func (c Config) Validate() error {
 	var errs []error
-	if err := checkURL(c.Issuer); err != nil {
-		errs = append(errs, fmt.Errorf("PORTAL_OIDC_ISSUER %w", err))
-	}
-	if err := checkURL(c.RedirectURL); err != nil {
-		errs = append(errs, fmt.Errorf("PORTAL_OIDC_REDIRECT_URL %w", err))
+	for _, v := range []struct{ key, value string }{{"PORTAL_OIDC_ISSUER", c.Issuer}, {"PORTAL_OIDC_REDIRECT_URL", c.RedirectURL}} {
+		if err := config.ExactAddressProblem(v.key, v.value); err != nil {
+			errs = append(errs, err)
+		} else if err := checkURL(v.value); err != nil {
+			errs = append(errs, fmt.Errorf("%s %w", v.key, err))
+		}
 	}
 	for _, v := range []struct{ key, value string }{
 		{"PORTAL_OIDC_CLIENT_ID", c.ClientID},
