@@ -48,9 +48,15 @@ func (e Edge) Proxies() ([]netip.Prefix, error) {
 	var out []netip.Prefix
 	var given []string // each of out as the operator wrote it
 	var errs []error
+	empty := false
 	for _, s := range e.TrustedProxies {
 		s = strings.TrimSpace(s)
 		if s == "" {
+			// A network lost in the typing (10.0.0.0/8,,127.0.0.1): said once.
+			if !empty {
+				errs = append(errs, fmt.Errorf("HTTP_TRUSTED_PROXIES %q has an empty entry: it must be addresses or networks separated by commas, such as 10.0.0.0/8,192.0.2.1", strings.Join(e.TrustedProxies, ",")))
+			}
+			empty = true
 			continue
 		}
 		if p, err := netip.ParsePrefix(s); err == nil {

@@ -170,3 +170,17 @@ func TestRatesAndBurstsHaveACeiling(t *testing.T) {
 		}
 	}
 }
+
+// A list with an empty entry (10.0.0.0/8,,127.0.0.1, or a comma left at its end)
+// lost a network in the typing: its entries were skipped unsaid, as the reminder
+// ladder's were. Start-up refuses it, naming the setting.
+func TestAProxyListWithAnEmptyEntryIsRefused(t *testing.T) {
+	t.Parallel()
+	for _, bad := range []string{"10.0.0.0/8,,127.0.0.1", "10.0.0.0/8,", ",10.0.0.0/8", "10.0.0.0/8, ,127.0.0.1"} {
+		var p Platform
+		err := LoadFrom(&p, map[string]string{"HTTP_TRUSTED_PROXIES": bad})
+		if err == nil || !strings.Contains(err.Error(), "HTTP_TRUSTED_PROXIES "+strconv.Quote(bad)+" has an empty entry") {
+			t.Errorf("HTTP_TRUSTED_PROXIES=%q: %v, want it refused naming the setting", bad, err)
+		}
+	}
+}
