@@ -442,21 +442,24 @@ func (v *Verifier) trusted(kid string) (any, bool) {
 func (v *Verifier) fetch(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
+	// The address may carry a user and password (sent as basic auth); the errors,
+	// which are logged, name it with them hidden.
+	at := config.WithoutPassword(v.jwksURL)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, v.jwksURL, nil)
 	if err != nil {
-		return fmt.Errorf("fetch JWKS: %w", err)
+		return fmt.Errorf("fetch JWKS: %w", config.WithoutPasswordIn(err, v.jwksURL))
 	}
 	resp, err := v.client.Do(req)
 	if err != nil {
-		return fmt.Errorf("fetch JWKS: %w", err)
+		return fmt.Errorf("fetch JWKS: %w", config.WithoutPasswordIn(err, v.jwksURL))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("fetch JWKS: %s answered %d", v.jwksURL, resp.StatusCode)
+		return fmt.Errorf("fetch JWKS: %s answered %d", at, resp.StatusCode)
 	}
 	var set jose.JSONWebKeySet
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&set); err != nil {
-		return fmt.Errorf("decode JWKS from %s: %w", v.jwksURL, err)
+		return fmt.Errorf("decode JWKS from %s: %w", at, err)
 	}
 	now := v.now()
 	keys := make(map[string]any, len(set.Keys))

@@ -557,3 +557,31 @@ func counted(tb testing.TB, down int32) (*auth.DevIssuer, *jwksServer) {
 	tb.Cleanup(srv.Close)
 	return issuer, s
 }
+
+// TestAKeyFetchThatFailsQuotesNoPassword: the keys may be behind a user and
+// password given in AUTH_JWKS_URL (the client sends them as basic auth), and a
+// fetch that fails is logged. Its error names the address with them hidden,
+// whether the server refused or answered what is no key set.
+func TestAKeyFetchThatFailsQuotesNoPassword(t *testing.T) {
+	t.Parallel()
+	for name, answer := range map[string]http.HandlerFunc{
+		"refused": func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusInternalServerError) },
+		"no JSON": func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("<html>")) },
+	} {
+		srv := httptest.NewServer(answer)
+		t.Cleanup(srv.Close)
+		jwksURL := strings.Replace(srv.URL, "http://", "http://svc:s3cret@", 1) + "/jwks.json"
+		v, err := auth.NewVerifier(config.Auth{JWKSURL: jwksURL, Issuer: "https://login.example", Audience: audience}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = v.Prefetch(context.Background())
+		if err == nil {
+			t.Errorf("%s: Prefetch = nil, want the failure", name)
+			continue
+		}
+		if strings.Contains(err.Error(), "s3cret") || !strings.Contains(err.Error(), "(user and password hidden)@") {
+			t.Errorf("%s: %v, want the address named with its user and password hidden", name, err)
+		}
+	}
+}
