@@ -529,10 +529,11 @@ func WithoutPasswordIn(err error, addrs string) error {
 		if userinfo == "" {
 			continue
 		}
-		// As written, and as %q writes it inside a quoted address.
-		quoted := strconv.Quote(userinfo)
-		msg = strings.ReplaceAll(msg, userinfo, hidden)
-		msg = strings.ReplaceAll(msg, quoted[1:len(quoted)-1], hidden)
+		// As written, and as %q writes it inside a quoted address; with the @ that
+		// follows it in an address, so that a user of one letter hides nothing else.
+		quoted := strconv.Quote(userinfo + "@")
+		msg = strings.ReplaceAll(msg, userinfo+"@", hidden+"@")
+		msg = strings.ReplaceAll(msg, quoted[1:len(quoted)-1], hidden+"@")
 	}
 	if msg == err.Error() {
 		return err

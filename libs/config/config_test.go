@@ -1,6 +1,7 @@
 package config_test
 
 import (
+	"errors"
 	"slices"
 	"strconv"
 	"strings"
@@ -520,6 +521,24 @@ func TestRefusedAddressesAreQuotedWithoutTheirPassword(t *testing.T) {
 			if strings.Contains(err.Error(), "hunter2") {
 				t.Errorf("%s=%s: the refusal quotes the password: %v", key, value, err)
 			}
+		}
+	}
+}
+
+// A client's error that quotes an address is given back with the address's user and
+// password hidden, and nothing else of its text changed: a user of one letter
+// ("n", as in nats://n@host) is no reason to hide every n of the message.
+func TestWithoutPasswordInHidesTheUserAndPasswordAlone(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ addrs, msg, want string }{
+		{"nats://n:s3cret@h:x", `parse "nats://n:s3cret@h:x": invalid port ":x" after host`, `parse "nats://(user and password hidden)@h:x": invalid port ":x" after host`},
+		{"nats://n@h:x", `no nats at nats://n@h:x`, `no nats at nats://(user and password hidden)@h:x`},
+		{"tls://a:b@h1:4222,tls://c:d\"e@h2:x", `parse "tls://c:d\"e@h2:x": invalid port`, `parse "tls://(user and password hidden)@h2:x": invalid port`},
+		{"tls://h1:4222", `parse "tls://h1:4222": nothing`, `parse "tls://h1:4222": nothing`},
+	} {
+		got := config.WithoutPasswordIn(errors.New(tt.msg), tt.addrs).Error()
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("WithoutPasswordIn(%q, %s) (-want +got):\n%s", tt.msg, tt.addrs, diff)
 		}
 	}
 }
