@@ -11,8 +11,8 @@ import (
 // Metrics counts emails in Prometheus: the names the alerts and the dashboard read
 // (docs/OPERATIONS.md).
 type Metrics struct {
-	sent, failed, givenUp *prometheus.CounterVec
-	reminders             *prometheus.CounterVec
+	sent, failed, givenUp, overtaken *prometheus.CounterVec
+	reminders                        *prometheus.CounterVec
 }
 
 var _ app.Metrics = (*Metrics)(nil)
@@ -27,10 +27,12 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Help: "Send attempts that failed and will be retried, by kind."}, kind),
 		givenUp: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tc_notify_emails_given_up_total",
 			Help: "Emails abandoned: refused for good, or failed NOTIFY_MAX_ATTEMPTS times, by kind."}, kind),
+		overtaken: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tc_notify_emails_overtaken_total",
+			Help: "Emails given up that no relay refused (no longer true, superseded, or sent or tried as that day's reminder), by kind."}, kind),
 		reminders: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tc_notify_reminders_sent_total",
 			Help: "Deadline reminder emails sent, by ladder step."}, []string{"step"}),
 	}
-	for _, c := range []prometheus.Collector{m.sent, m.failed, m.givenUp, m.reminders} {
+	for _, c := range []prometheus.Collector{m.sent, m.failed, m.givenUp, m.overtaken, m.reminders} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register notify metrics: %w", err)
 		}
@@ -42,6 +44,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		m.sent.WithLabelValues(kind)
 		m.failed.WithLabelValues(kind)
 		m.givenUp.WithLabelValues(kind)
+		m.overtaken.WithLabelValues(kind)
 	}
 	return m, nil
 }
@@ -72,6 +75,9 @@ func (m *Metrics) Delivered(kind, status string) {
 		m.givenUp.WithLabelValues(kind).Inc()
 	}
 }
+
+// Overtaken counts an email given up that no relay refused.
+func (m *Metrics) Overtaken(kind string) { m.overtaken.WithLabelValues(kind).Inc() }
 
 // ReminderSent counts a reminder email sent at a ladder step.
 func (m *Metrics) ReminderSent(step string) { m.reminders.WithLabelValues(step).Inc() }

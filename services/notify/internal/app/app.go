@@ -58,6 +58,14 @@ func superseded(format string, args ...any) error {
 	return Permanent(stale{"superseded: " + fmt.Sprintf(format, args...)})
 }
 
+// overtaken says err, the end of an email given up, is not a failure: no relay
+// refused it, it was no longer true, or another email said it (superseded), or it
+// went, or was tried, as that day's reminder, whose own entry counts what the relay
+// did (tookDay).
+func overtaken(err error) bool {
+	return errors.As(err, new(stale)) || errors.As(err, new(tookDay))
+}
+
 // Obligation is an organisation's open obligation, as notify knows it.
 type Obligation struct {
 	ID          string
@@ -357,6 +365,9 @@ type CalendarTokens interface {
 type Metrics interface {
 	// Delivered counts one attempt's outcome: sent, failed (to be retried) or given up.
 	Delivered(kind, status string)
+	// Overtaken counts an email given up that no relay refused (overtaken): not
+	// among those given up, which failed.
+	Overtaken(kind string)
 	// ReminderSent counts a reminder email sent, by its ladder step.
 	ReminderSent(step string)
 }
@@ -364,6 +375,7 @@ type Metrics interface {
 type noMetrics struct{}
 
 func (noMetrics) Delivered(string, string) {}
+func (noMetrics) Overtaken(string)         {}
 func (noMetrics) ReminderSent(string)      {}
 
 // Deps are the app's stores and services.
@@ -985,7 +997,13 @@ func (a *App) deliver(ctx context.Context, d Delivery, attempt int) (bool, error
 		d.Status, d.LastError = StatusFailed, sendErr.Error()
 		d.NextAttemptAt = d.UpdatedAt.Add(time.Duration(1<<min(attempt, 10)) * time.Minute)
 	}
-	if !resentAsDays {
+	switch {
+	case resentAsDays:
+	case d.Status == StatusGivenUp && overtaken(sendErr):
+		// Not sent because it need not be: no relay refused it, and the alert on
+		// emails given up (TCEmailsGivenUp) says one failed for good.
+		a.metrics.Overtaken(d.Kind)
+	default:
 		a.metrics.Delivered(d.Kind, d.Status)
 	}
 	if d.Status == StatusSent && d.Kind == "reminder" {

@@ -333,15 +333,27 @@ const toldToday = "The reminder of it sent to you today says where it stands."
 // with it, and why, once it was (the relay refused it for good, say), so that the log
 // does not say the person was sent what they were not: with the day's key taken, that
 // day's reminder to them was not sent either.
+//
+// None of these is an email that failed: the day's entry logs and counts what the
+// relay did with it (tookDay, overtaken).
 func tookTheDay(day Delivery) error {
 	switch day.Status {
 	case StatusSent:
-		return superseded("sent on %s as that day's reminder to them, delivery %s", mail.Day(civil.Of(day.SentAt.In(london))), day.Key)
+		return Permanent(tookDay{stale{fmt.Sprintf("superseded: sent on %s as that day's reminder to them, delivery %s", mail.Day(civil.Of(day.SentAt.In(london))), day.Key)}, day.Key})
 	case StatusGivenUp, statusGaveUpBefore:
-		return Permanent(fmt.Errorf("given up: tried as that day's reminder to them, delivery %s, which was not sent (%s), nor was the reminder", day.Key, day.LastError))
+		return Permanent(tookDay{fmt.Errorf("given up: tried as that day's reminder to them, delivery %s, which was not sent (%s), nor was the reminder", day.Key, day.LastError), day.Key})
 	}
-	return superseded("it goes as that day's reminder to them, delivery %s, being sent or to be tried again", day.Key)
+	return Permanent(tookDay{stale{fmt.Sprintf("superseded: it goes as that day's reminder to them, delivery %s, being sent or to be tried again", day.Key)}, day.Key})
 }
+
+// tookDay is the end tookTheDay gives an email's own attempt: day is the key of the
+// day's reminder it went, or was tried, as.
+type tookDay struct {
+	error
+	day string
+}
+
+func (t tookDay) Unwrap() error { return t.error }
 
 // addressCorrected is handOver's emails when the lead named has the name of the lead
 // before them, at another address: the lead's address was corrected (the records take

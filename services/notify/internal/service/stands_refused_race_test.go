@@ -112,5 +112,5 @@ hold:
 	h.clock.Advance(10 * time.Minute)
 	h.runUntil(civil.New(2026, 12, 7))
 
-	refusedAsTheDaysReminder(t, h, org, chris)
+	refusedAsTheDaysReminder(t, h, org, chris, "sending SMTP RCPT TO command: 550")
 }

@@ -223,15 +223,16 @@ func TestALeadNamedEmailRefusedForGoodAsTheDaysReminderIsLoggedAsRefused(t *test
 	h.runUntil(civil.New(2026, 12, 7))
 	h.clock.Advance(10 * time.Minute)
 	h.runUntil(civil.New(2026, 12, 7))
-	refusedAsTheDaysReminder(t, h, org, chris)
+	refusedAsTheDaysReminder(t, h, org, chris, "sending SMTP RCPT TO command: 550")
 }
 
 // refusedAsTheDaysReminder checks the log after the email naming p, tried again as
-// that day's reminder to them, was refused by the relay for good: p received nothing,
-// the log holds two entries to them, both given up and never sent, one holding the
-// relay's refusal (the day's), and the other saying it was tried as that day's
+// that day's reminder to them, was given up: p received nothing, the log holds two
+// entries to them, both given up and never sent, one holding the relay's last
+// answer, refusal (the day's), and the other saying it was tried as that day's
 // reminder, naming it, which was not sent (neither "sent on" nor still "being sent").
-func refusedAsTheDaysReminder(t *testing.T, h *harness, org string, p events.Person) {
+// One email failed, and is counted given up once (the day's entry), not twice.
+func refusedAsTheDaysReminder(t *testing.T, h *harness, org string, p events.Person, refusal string) {
 	t.Helper()
 	if n := h.box.sentTo(p.Email); n != 0 {
 		t.Fatalf("%s received %d emails, want none: the relay refuses them", p.Name, n)
@@ -245,7 +246,7 @@ func refusedAsTheDaysReminder(t *testing.T, h *harness, org string, p events.Per
 		if d["status"] != "given_up" || d["sent_at"] != nil {
 			t.Errorf("the log says of an email to %s: %s, sent at %v, want given up, never sent", p.Name, d["status"], d["sent_at"])
 		}
-		if e, _ := d["last_error"].(string); strings.HasPrefix(e, "sending SMTP RCPT TO command: 550") {
+		if e, _ := d["last_error"].(string); strings.Contains(e, refusal) && !strings.Contains(e, "that day's reminder") {
 			day, _ = d["id"].(string)
 		}
 	}
@@ -260,6 +261,7 @@ func refusedAsTheDaysReminder(t *testing.T, h *harness, org string, p events.Per
 			t.Errorf("the email naming %s is logged as %q, want that it was tried as the day's reminder, %s, which was not sent", p.Name, e, day)
 		}
 	}
+	countedIs(t, h, 1, "tc_notify_emails_given_up_total", "lead-named")
 }
 
 // The email recording a head of an overdue obligation, which says how long overdue it

@@ -1,0 +1,103 @@
+package service_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/itss/techcommit/libs/civil"
+	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/libs/testenv"
+)
+
+// counted is the sum over every replica of the series name{kind=kind}.
+func counted(h *harness, name, kind string) (float64, error) {
+	sum := 0.0
+	for _, c := range h.clients {
+		n, err := c.Metric(name, "kind", kind)
+		if err != nil {
+			return 0, err
+		}
+		sum += n
+	}
+	return sum, nil
+}
+
+// countedIs waits until counted(h, name, kind) is want.
+func countedIs(t *testing.T, h *harness, want float64, name, kind string) {
+	t.Helper()
+	testenv.Eventually(t, 10*time.Second, func() error {
+		n, err := counted(h, name, kind)
+		if err != nil {
+			return err
+		}
+		if n != want {
+			return fmt.Errorf("%s{kind=%q} = %v over both replicas, want %v", name, kind, n, want)
+		}
+		return nil
+	})
+}
+
+// An email not sent because it no longer had to be was counted among the emails
+// given up (tc_notify_emails_given_up_total), which the alert TCEmailsGivenUp reads
+// as an email that failed for good: the alert fired with nothing failed. So for the
+// email naming a lead, refused for now and tried again on a later day, that went as
+// that day's reminder (its own entry given up as superseded by it), and for one
+// tried again once another lead was named (no longer true). Neither is counted as
+// given up now: each is counted as overtaken (tc_notify_emails_overtaken_total).
+func TestAnEmailOvertakenIsNotCountedAsGivenUp(t *testing.T) {
+	t.Parallel()
+	chris := events.Person{Name: "Chris Lee", Email: "c.lee@exampleton.ac.uk"}
+	pat := events.Person{Name: "Pat Quinn", Email: "p.quinn@exampleton.ac.uk"}
+	cases := []struct {
+		name string
+		// then happens after the email naming Chris was refused for now on 6
+		// December, before it is tried again on 7 December.
+		then  func(h *harness, org string)
+		error string // what the email's own entry is given up with
+		sent  int    // emails Chris receives
+	}{
+		{name: "sent as the day's reminder", then: func(*harness, string) {}, error: "superseded: sent on Monday 7 December 2026 as that day's reminder", sent: 1},
+		{name: "no longer true", then: func(h *harness, org string) {
+			h.publish(org, events.OrganisationContactsChangedV1{OrganisationID: org, Leader: leader, NominatedLead: pat})
+			h.waitFor(org)
+		}, error: "no longer true: ", sent: 1}, // the email telling Chris the role passed on
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			h := start(t, 2, time.Date(2026, 11, 14, 9, 0, 0, 0, time.UTC))
+			org := fmt.Sprintf("overtaken%d", i)
+			h.onboard(org, civil.New(2026, 6, 14), civil.New(2026, 12, 14))
+			h.sweepOn(civil.New(2026, 11, 14))
+			h.clock.Set(at9(civil.New(2026, 12, 6)))
+			h.box.tryLater(chris.Email)
+			h.publish(org, events.OrganisationContactsChangedV1{OrganisationID: org, Leader: leader, NominatedLead: chris})
+			h.waitFor(org)
+			waitFailed(h, org, chris.Email)
+			h.runUntil(civil.New(2026, 12, 6))
+			h.box.tryLater()
+			c.then(h, org)
+
+			h.clock.Set(time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC))
+			h.runUntil(civil.New(2026, 12, 7))
+			h.clock.Advance(10 * time.Minute)
+			h.runUntil(civil.New(2026, 12, 7))
+			if n := h.box.sentTo(chris.Email); n != c.sent {
+				t.Fatalf("Chris received %d emails, want %d", n, c.sent)
+			}
+			var own map[string]any
+			for _, d := range logTo(h, org, chris.Email) {
+				if e, _ := d["last_error"].(string); d["status"] == "given_up" && strings.HasPrefix(e, c.error) {
+					own = d
+				}
+			}
+			if own == nil {
+				t.Fatalf("no email to Chris is given up with %q: %v", c.error, logTo(h, org, chris.Email))
+			}
+			countedIs(t, h, 0, "tc_notify_emails_given_up_total", "lead-named")
+			countedIs(t, h, 1, "tc_notify_emails_overtaken_total", "lead-named")
+		})
+	}
+}
