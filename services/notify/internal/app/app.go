@@ -1012,6 +1012,19 @@ func (a *App) deliver(ctx context.Context, d Delivery, attempt int) (bool, error
 	if err := a.deliveries.Record(context.WithoutCancel(ctx), d); err != nil {
 		return sendErr == nil || sentAsDays, err
 	}
+	// The day's reminder had no outcome when this email was logged as going as it,
+	// or this is the day's reminder, now settled, that emails went as.
+	var took tookDay
+	switch {
+	case errors.As(sendErr, &took) && took.pending:
+		if err := a.settledAsTheDays(context.WithoutCancel(ctx), d, took.day); err != nil {
+			return sentAsDays, err
+		}
+	case !resentAsDays && saysWhereItStands(d) && !overtaken(sendErr):
+		if err := a.endsOfTheDay(context.WithoutCancel(ctx), d); err != nil {
+			return sendErr == nil || sentAsDays, err
+		}
+	}
 	if sendErr == nil && a.sent != nil {
 		// Sent and logged: entered in the register too, so that a restore of the log
 		// from a backup does not make it due again.

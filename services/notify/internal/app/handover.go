@@ -339,21 +339,71 @@ const toldToday = "The reminder of it sent to you today says where it stands."
 func tookTheDay(day Delivery) error {
 	switch day.Status {
 	case StatusSent:
-		return Permanent(tookDay{stale{fmt.Sprintf("superseded: sent on %s as that day's reminder to them, delivery %s", mail.Day(civil.Of(day.SentAt.In(london))), day.Key)}, day.Key})
+		return Permanent(tookDay{stale{fmt.Sprintf("superseded: sent on %s as that day's reminder to them, delivery %s", mail.Day(civil.Of(day.SentAt.In(london))), day.Key)}, day.Key, false})
 	case StatusGivenUp, statusGaveUpBefore:
-		return Permanent(tookDay{fmt.Errorf("given up: tried as that day's reminder to them, delivery %s, which was not sent (%s), nor was the reminder", day.Key, day.LastError), day.Key})
+		return Permanent(tookDay{fmt.Errorf("given up: tried as that day's reminder to them, delivery %s, which was not sent (%s), nor was the reminder", day.Key, day.LastError), day.Key, false})
 	}
-	return Permanent(tookDay{stale{fmt.Sprintf("superseded: it goes as that day's reminder to them, delivery %s, being sent or to be tried again", day.Key)}, day.Key})
+	return Permanent(tookDay{stale{fmt.Sprintf("superseded: it goes as that day's reminder to them, delivery %s, being sent or to be tried again", day.Key)}, day.Key, true})
 }
 
 // tookDay is the end tookTheDay gives an email's own attempt: day is the key of the
-// day's reminder it went, or was tried, as.
+// day's reminder it went, or was tried, as; pending, that that attempt had no outcome
+// yet when this one was logged.
 type tookDay struct {
 	error
-	day string
+	day     string
+	pending bool
 }
 
 func (t tookDay) Unwrap() error { return t.error }
+
+// endsOfTheDay logs, once day, an entry under the key of the day's reminder to its
+// recipient, has its outcome (sent, or given up), that outcome in the entries of the
+// emails that went as it (asDaysReminder) and were logged, while it was refused for
+// now or being sent, as going as it ("being sent or to be tried again"): they were
+// logged so for good, and a day's reminder given up later left them saying the
+// person was being sent what never went. Either side logs it: the day's attempt once
+// recorded, and the email's own attempt after it recorded going as the day's
+// (settledAsTheDays), so that whichever is logged second sees the other.
+func (a *App) endsOfTheDay(ctx context.Context, day Delivery) error {
+	if day.Status != StatusSent && day.Status != StatusGivenUp {
+		return nil
+	}
+	goes := tookTheDay(Delivery{Key: day.Key}).Error()
+	ds, _, err := a.deliveries.List(ctx, DeliveryQuery{OrganisationID: day.OrganisationID, Status: StatusGivenUp, Limit: 200})
+	if err != nil {
+		return err
+	}
+	for _, d := range ds {
+		if d.Key == day.Key || d.LastError != goes {
+			continue
+		}
+		full, ok, err := a.deliveries.Get(ctx, d.Key)
+		if err != nil || !ok || full.LastError != goes {
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		full.LastError, full.UpdatedAt = tookTheDay(day).Error(), a.clock.Now()
+		if err := a.deliveries.Record(ctx, full); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// settledAsTheDays is endsOfTheDay from the side of d, an email's own attempt just
+// logged as going as the day's reminder, delivery day: where that entry has had its
+// outcome since d's attempt read it, d's entry says it.
+func (a *App) settledAsTheDays(ctx context.Context, d Delivery, day string) error {
+	held, ok, err := a.deliveries.Get(ctx, day)
+	if err != nil || !ok || held.Status != StatusSent && held.Status != StatusGivenUp {
+		return err
+	}
+	d.LastError, d.UpdatedAt = tookTheDay(held).Error(), a.clock.Now()
+	return a.deliveries.Record(ctx, d)
+}
 
 // addressCorrected is handOver's emails when the lead named has the name of the lead
 // before them, at another address: the lead's address was corrected (the records take

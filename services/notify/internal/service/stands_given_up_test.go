@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-smtp"
+
 	"github.com/itss/techcommit/libs/civil"
 	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/libs/testenv"
@@ -98,6 +100,78 @@ func TestAnEmailOvertakenIsNotCountedAsGivenUp(t *testing.T) {
 			}
 			countedIs(t, h, 0, "tc_notify_emails_given_up_total", "lead-named")
 			countedIs(t, h, 1, "tc_notify_emails_overtaken_total", "lead-named")
+		})
+	}
+}
+
+// The email naming a lead, refused for now on the day it was written and tried again
+// on a later day as that day's reminder, refused for now again there, and given up
+// later (refused for good on a retry, or refused for now to the last attempt),
+// left the email's own entry saying "superseded: it goes as that day's reminder to
+// them, ..., being sent or to be tried again": for good, though it never went. Its
+// entry now says, once that day's entry is given up, that it was tried as that day's
+// reminder, which was not sent, as when the relay refused it for good at once; and,
+// once that day's entry is sent on a retry, that it was sent so.
+func TestALeadNamedEmailRefusedForNowAsTheDaysReminderAndGivenUpLaterIsLoggedAsRefused(t *testing.T) {
+	t.Parallel()
+	chris := events.Person{Name: "Chris Lee", Email: "c.lee@exampleton.ac.uk"}
+	cases := []struct {
+		name    string
+		later   int // the relay's answer once the day's entry failed once
+		refusal string
+	}{
+		{name: "refused for good on a retry", later: 550, refusal: "sending SMTP RCPT TO command: 550"},
+		{name: "refused for now to the last attempt", later: 451, refusal: "sending SMTP RCPT TO command: 451"},
+		// The day's entry sent on a retry: the email's entry says it was sent so.
+		{name: "sent on a retry"},
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			h := start(t, 2, time.Date(2026, 11, 14, 9, 0, 0, 0, time.UTC))
+			org := fmt.Sprintf("nlrefusedlater%d", i)
+			h.onboard(org, civil.New(2026, 6, 14), civil.New(2026, 12, 14))
+			h.sweepOn(civil.New(2026, 11, 14))
+			h.clock.Set(at9(civil.New(2026, 12, 6)))
+			h.box.tryLater(chris.Email)
+			h.publish(org, events.OrganisationContactsChangedV1{OrganisationID: org, Leader: leader, NominatedLead: chris})
+			h.waitFor(org)
+			waitFailed(h, org, chris.Email)
+			h.runUntil(civil.New(2026, 12, 6))
+
+			// 7 December: the 7-day step is due; the email goes as its reminder, and
+			// the relay refuses it for now; the email's own entry is given up as going
+			// as that day's reminder.
+			h.clock.Set(time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC))
+			h.runUntil(civil.New(2026, 12, 7))
+			h.clock.Advance(time.Minute)
+			h.runUntil(civil.New(2026, 12, 7))
+			h.box.mu.Lock()
+			h.box.refuse = func(rcpt string) *smtp.SMTPError {
+				if rcpt == chris.Email && c.later != 0 {
+					return &smtp.SMTPError{Code: c.later, EnhancedCode: smtp.EnhancedCode{c.later / 100, 1, 1}, Message: "no"}
+				}
+				return nil
+			}
+			h.box.mu.Unlock()
+			// The retries, until the day's entry is given up (2, 4, 8, 16 and 32
+			// minutes apart).
+			for range 8 {
+				h.clock.Advance(40 * time.Minute)
+				h.runUntil(civil.New(2026, 12, 7))
+			}
+			if c.later != 0 {
+				refusedAsTheDaysReminder(t, h, org, chris, c.refusal)
+				return
+			}
+			if n := h.box.sentTo(chris.Email); n != 1 {
+				t.Fatalf("Chris received %d emails, want the email naming them once", n)
+			}
+			for _, d := range logTo(h, org, chris.Email) {
+				if e, _ := d["last_error"].(string); d["status"] == "given_up" && !strings.HasPrefix(e, "superseded: sent on Monday 7 December 2026 as that day's reminder to them, delivery ") {
+					t.Errorf("the email naming Chris is logged as %q, want that it was sent as that day's reminder", e)
+				}
+			}
 		})
 	}
 }
