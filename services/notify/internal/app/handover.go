@@ -97,11 +97,7 @@ func (a *App) handOver(ctx context.Context, cause string, o Organisation, before
 	if tellBefore && !madeHead(o, before, headBefore) {
 		e := Email{Cause: cause, Org: o.ID, Kind: KindLeadReplaced,
 			Subject: fmt.Sprintf("Technician Commitment: you are no longer %s's nominated lead", o.Name),
-			Content: mail.Content{Paragraphs: []string{
-				fmt.Sprintf("%s%s%s, at %s%s", o.Name, leadIsNow, o.Lead.Name, o.Lead.Email, inPlaceOfYou),
-				fmt.Sprintf("The deadline reminders for %s now go to them, and they sign in to the Technician Commitment portal for it; you no longer do. We have emailed them to tell them.", o.Name),
-				"If this was not meant, or that address is not theirs, please tell ITSS.",
-			}, Names: handOverNames(o, before)}, Mentions: handOverPeople(o, before)}
+			Content: mail.Content{Paragraphs: passedOn(o, false), Names: handOverNames(o, before)}, Mentions: handOverPeople(o, before)}
 		if head, corrected := noLongerHead(o, before, headBefore); head != "" {
 			tail := " or recorded as its head"
 			if corrected {
@@ -456,11 +452,7 @@ func (a *App) addressCorrected(ctx context.Context, cause string, o Organisation
 	}
 	e := Email{Cause: cause, Org: o.ID, Kind: KindLeadReplaced,
 		Subject: fmt.Sprintf("Technician Commitment: your address as %s's nominated lead has changed", o.Name),
-		Content: mail.Content{Paragraphs: []string{
-			fmt.Sprintf("The address the Technician Commitment holds for you as %s's nominated lead is now %s, in place of this one.", o.Name, o.Lead.Email),
-			fmt.Sprintf("The deadline reminders for %s now go to that address, and you sign in to the Technician Commitment portal with it; this address no longer does. We have emailed that address to tell you there.", o.Name),
-			"If this was not meant, or that address is not yours, please tell ITSS.",
-		}, Names: handOverNames(o, before)}, Mentions: handOverPeople(o, before)}
+		Content: mail.Content{Paragraphs: passedOn(o, true), Names: handOverNames(o, before)}, Mentions: handOverPeople(o, before)}
 	if head, corrected := noLongerHead(o, before, headBefore); head != "" {
 		e.Subject = fmt.Sprintf("Technician Commitment: your address as %s's nominated lead has changed, and you are no longer recorded as its head", o.Name)
 		if corrected {
@@ -780,11 +772,72 @@ func naming(d *Delivery, c *mail.Content, people ...mail.Person) {
 }
 
 // The first paragraph of the email telling a lead the role passed on (handOver) is
-// the organisation's name, leadIsNow, the lead's name and address, and inPlaceOfYou.
+// the organisation's name, leadIsNow, the lead's name and address, and inPlaceOfYou;
+// their address corrected (addressCorrected), leadAddressWas, the organisation's
+// name, addressIsNow, the address and inPlaceOfThisOne; with no lead recorded when
+// it goes, noLongerLeadOf, the organisation's name and noLeadRecorded.
 const (
-	leadIsNow    = "'s nominated lead for the Technician Commitment is now "
-	inPlaceOfYou = ", in place of you."
+	leadIsNow        = "'s nominated lead for the Technician Commitment is now "
+	inPlaceOfYou     = ", in place of you."
+	addressIsNow     = "'s nominated lead is now "
+	inPlaceOfThisOne = ", in place of this one."
+	noLeadRecorded   = "'s nominated lead for the Technician Commitment, and it has no nominated lead recorded now."
+	// remindersFor begins the second paragraph, which says where the reminders go.
+	remindersFor = "The deadline reminders for "
+	// notMeant begins the last paragraph, which asks them to tell ITSS.
+	notMeant = "If this was not meant"
 )
+
+// passedOn is what the email telling o's lead before that the role passed on says of
+// it first (who leads now, where the reminders go, and to tell ITSS if it was not
+// meant), as it stands: another lead named, or the lead's address corrected when
+// corrected, or no lead recorded (erased at their request, none named since).
+func passedOn(o Organisation, corrected bool) []string {
+	switch {
+	case o.Lead.Email == "":
+		return []string{
+			noLongerLeadOf + o.Name + noLeadRecorded,
+			fmt.Sprintf("%s%s no longer go to you, and you no longer sign in to the Technician Commitment portal for it.", remindersFor, o.Name),
+			notMeant + ", please tell ITSS.",
+		}
+	case corrected:
+		return []string{
+			fmt.Sprintf("%s%s%s%s%s", leadAddressWas, o.Name, addressIsNow, o.Lead.Email, inPlaceOfThisOne),
+			fmt.Sprintf("%s%s now go to that address, and you sign in to the Technician Commitment portal with it; this address no longer does. We have emailed that address to tell you there.", remindersFor, o.Name),
+			notMeant + ", or that address is not yours, please tell ITSS.",
+		}
+	}
+	return []string{
+		fmt.Sprintf("%s%s%s, at %s%s", o.Name, leadIsNow, o.Lead.Name, o.Lead.Email, inPlaceOfYou),
+		fmt.Sprintf("%s%s now go to them, and they sign in to the Technician Commitment portal for it; you no longer do. We have emailed them to tell them.", remindersFor, o.Name),
+		notMeant + ", or that address is not theirs, please tell ITSS.",
+	}
+}
+
+// saysWhoLeads finds the paragraph of passedOn that says who leads now, however it
+// was written.
+func saysWhoLeads(p string) bool {
+	return strings.Contains(p, leadIsNow) && strings.HasSuffix(p, inPlaceOfYou) ||
+		strings.HasPrefix(p, leadAddressWas) && strings.Contains(p, addressIsNow) && strings.HasSuffix(p, inPlaceOfThisOne) ||
+		strings.HasPrefix(p, noLongerLeadOf) && strings.HasSuffix(p, noLeadRecorded)
+}
+
+// asNoLongerLead is the subject of the email telling a lead their address changed
+// (addressCorrected) once it says they no longer lead (another lead, or none): as
+// handOver's subject, with what it says of the head.
+func asNoLongerLead(subject string) string {
+	for _, r := range [][2]string{
+		{"'s nominated lead has changed, and you are no longer recorded as its head", "'s nominated lead or recorded as its head"},
+		{"'s nominated lead and head has changed", "'s nominated lead, and your address as its head has changed"},
+		{"'s nominated lead has changed", "'s nominated lead"},
+	} {
+		if strings.Contains(subject, r[0]) {
+			subject = strings.Replace(subject, r[0], r[1], 1)
+			break
+		}
+	}
+	return strings.Replace(subject, "your address as ", "you are no longer ", 1)
+}
 
 // recomposeLeadReplaced makes a later attempt of the email telling a lead the role
 // passed on (lead-replaced) say what stands when it goes. Once they lead the
@@ -810,14 +863,27 @@ func (a *App) recomposeLeadReplaced(ctx context.Context, d Delivery) (Delivery, 
 	c := d.Content
 	c.Paragraphs = slices.Clone(c.Paragraphs)
 	subject := d.Message.Subject
-	// Who leads now: a change of lead since the one it tells of (another lead, or the
-	// lead's address corrected) left it naming someone who no longer led.
-	if l := slices.IndexFunc(c.Paragraphs, func(p string) bool {
-		return strings.Contains(p, leadIsNow) && strings.HasSuffix(p, inPlaceOfYou)
-	}); l >= 0 && o.Lead.Email != "" {
-		if now := fmt.Sprintf("%s%s%s, at %s%s", o.Name, leadIsNow, o.Lead.Name, o.Lead.Email, inPlaceOfYou); now != c.Paragraphs[l] {
-			c.Paragraphs[l] = now
-			naming(&d, &c, o.Lead)
+	// Who leads now: a change of lead since the one it tells of (another lead, the
+	// lead's address corrected, or none recorded) left it naming someone who no
+	// longer led, or an address no longer theirs. Their own address corrected, it
+	// says the address held for them now, while they lead.
+	if l := slices.IndexFunc(c.Paragraphs, saysWhoLeads); l >= 0 {
+		wasCorrected := strings.HasPrefix(c.Paragraphs[l], leadAddressWas)
+		corrected := wasCorrected && o.Lead.Email != "" && personal.SameName(to.Name, o.Lead.Name)
+		if now := passedOn(o, corrected); now[0] != c.Paragraphs[l] {
+			c.Paragraphs[l] = now[0]
+			if r := slices.IndexFunc(c.Paragraphs, func(p string) bool { return strings.HasPrefix(p, remindersFor) }); r >= 0 {
+				c.Paragraphs[r] = now[1]
+			}
+			if m := slices.IndexFunc(c.Paragraphs, func(p string) bool { return strings.HasPrefix(p, notMeant) }); m >= 0 {
+				c.Paragraphs[m] = now[2]
+			}
+			if o.Lead.Email != "" {
+				naming(&d, &c, o.Lead)
+			}
+			if wasCorrected && !corrected {
+				subject = asNoLongerLead(subject)
+			}
 		}
 	}
 	i := slices.IndexFunc(c.Paragraphs, func(p string) bool {
@@ -1169,7 +1235,7 @@ func (a *App) leadAsItStands(d *Delivery, c *mail.Content, o Organisation, to ma
 	}
 	wasLead := slices.IndexFunc(paras, func(p string) bool {
 		return strings.HasPrefix(p, noLongerLeadOf) && strings.Contains(p, "'s nominated lead: ") ||
-			strings.HasPrefix(p, leadAddressWas) && strings.Contains(p, "'s nominated lead is now ")
+			strings.HasPrefix(p, leadAddressWas) && strings.Contains(p, addressIsNow)
 	})
 	if wasLead >= 0 {
 		switch {

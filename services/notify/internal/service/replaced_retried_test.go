@@ -14,7 +14,7 @@ import (
 // after the lead changed again, named as the lead the one the first change made: the
 // person read that someone who no longer led now did, at an address that no longer
 // receives anything for the organisation. Tried again so, it names the lead as it
-// stands when it goes, and nobody else.
+// stands when it goes, and nobody else; with no lead recorded then, it says so.
 func TestALeadReplacedEmailRetriedAfterAnotherChangeNamesTheLeadNow(t *testing.T) {
 	t.Parallel()
 	chris := events.Person{Name: "Chris Lee", Title: "Director", Email: "c.lee@exampleton.ac.uk"}
@@ -31,6 +31,11 @@ func TestALeadReplacedEmailRetriedAfterAnotherChangeNamesTheLeadNow(t *testing.T
 		{name: "the new lead's address corrected since", second: events.Person{Name: "Chris Lee", Email: "chris.lee@exampleton.ac.uk"},
 			says: "Uni %s's nominated lead for the Technician Commitment is now Chris Lee, at chris.lee@exampleton.ac.uk, in place of you.",
 			not:  []string{"c.lee@"}},
+		// The lead removed since (erased at their request, none named since): it
+		// named Chris, who no longer led, and said the reminders went to them.
+		{name: "no lead recorded since", second: events.Person{Erased: true},
+			says: "You are no longer Uni %s's nominated lead for the Technician Commitment, and it has no nominated lead recorded now.",
+			not:  []string{"Chris Lee", "c.lee@", "now go to them", "We have emailed them"}},
 	}
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -67,6 +72,71 @@ func TestALeadReplacedEmailRetriedAfterAnotherChangeNamesTheLeadNow(t *testing.T
 			for _, s := range c.not {
 				if strings.Contains(got[0].Text, s) || strings.Contains(got[0].HTMLBody, s) {
 					t.Errorf("the retried email says %q, the lead no longer:\n%s", s, got[0].Text)
+				}
+			}
+		})
+	}
+}
+
+// So for the email telling a lead their address as the lead changed, refused by the
+// relay and tried again after the lead changed again: it said that the address held
+// for them was the one the first change made, though another lead was named since
+// (or none is recorded), or their address was corrected again. Tried again so, it
+// says what stands when it goes: the address held for them now, or, once they no
+// longer lead, that they do not, and who does, if anyone.
+func TestALeadsAddressChangedEmailRetriedAfterAnotherChangeSaysWhatStandsNow(t *testing.T) {
+	t.Parallel()
+	moved := events.Person{Name: lead.Name, Email: "sam.patel@exampleton.ac.uk"}
+	pat := events.Person{Name: "Pat Quinn", Title: "Provost", Email: "p.quinn@exampleton.ac.uk"}
+	cases := []struct {
+		name    string
+		second  events.Person
+		subject string
+		says    string
+		not     []string
+	}{
+		{name: "another lead named since", second: pat,
+			subject: "Technician Commitment: you are no longer Uni %s's nominated lead",
+			says:    "Uni %s's nominated lead for the Technician Commitment is now Pat Quinn, at p.quinn@exampleton.ac.uk, in place of you.",
+			not:     []string{"sam.patel@", "now go to that address"}},
+		{name: "their address corrected again since", second: events.Person{Name: lead.Name, Email: "s.patel@exampleton.ac.uk"},
+			subject: "Technician Commitment: your address as Uni %s's nominated lead has changed",
+			says:    "The address the Technician Commitment holds for you as Uni %s's nominated lead is now s.patel@exampleton.ac.uk, in place of this one.",
+			not:     []string{"sam.patel@"}},
+		{name: "no lead recorded since", second: events.Person{Erased: true},
+			subject: "Technician Commitment: you are no longer Uni %s's nominated lead",
+			says:    "You are no longer Uni %s's nominated lead for the Technician Commitment, and it has no nominated lead recorded now.",
+			not:     []string{"sam.patel@", "now go to that address"}},
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			h := start(t, 2, time.Date(2026, 11, 14, 9, 0, 0, 0, time.UTC))
+			org := fmt.Sprintf("movedagain%d", i)
+			h.onboard(org, civil.New(2026, 6, 14), civil.New(2026, 12, 14))
+			from := len(mailTo(h, lead.Email, 0))
+
+			h.clock.Set(at9(civil.New(2026, 11, 20))) // no reminder is due that day
+			h.box.tryLater(lead.Email)
+			h.publish(org, events.OrganisationContactsChangedV1{OrganisationID: org, Leader: leader, NominatedLead: moved})
+			h.waitFor(org)
+			waitFailed(h, org, lead.Email)
+			h.clock.Advance(time.Minute)
+			h.publish(org, events.OrganisationContactsChangedV1{OrganisationID: org, Leader: leader, NominatedLead: c.second})
+			h.waitFor(org)
+			h.box.tryLater()
+			h.clock.Advance(time.Hour)
+			h.runUntil(civil.New(2026, 11, 20))
+			h.runUntil(civil.New(2026, 11, 20))
+
+			got := mailTo(h, lead.Email, from)
+			if len(got) != 1 || got[0].Subject != fmt.Sprintf(c.subject, org) {
+				t.Fatalf("Sam Patel's earlier address received %q, want %q once", subjects(got), fmt.Sprintf(c.subject, org))
+			}
+			checkSays(t, got[0], fmt.Sprintf(c.says, org))
+			for _, s := range c.not {
+				if strings.Contains(got[0].Text, s) || strings.Contains(got[0].HTMLBody, s) {
+					t.Errorf("the retried email says %q, which no longer stands:\n%s", s, got[0].Text)
 				}
 			}
 		})
