@@ -162,6 +162,9 @@ func (a *App) recompose(ctx context.Context, d Delivery) (Delivery, error) {
 	if d.Kind == KindHeadChanged && d.Role == RoleHeadNamed {
 		return a.recomposeHeadNamed(ctx, d)
 	}
+	if d.Kind == KindLeadChanged && d.Role == RoleLeadHead {
+		return a.recomposeLeadChanged(ctx, d)
+	}
 	if d.Kind == KindAnnouncementCorrected && strings.HasPrefix(d.About, KindAnnouncementCorrected+":") {
 		var err error
 		if d, err = a.recomposeCorrection(ctx, d); err != nil {

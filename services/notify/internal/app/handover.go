@@ -908,6 +908,37 @@ func (a *App) recomposeLeadReplaced(ctx context.Context, d Delivery) (Delivery, 
 	return a.composedAgain(d, to, subject, c, d.Message.ICS)
 }
 
+// recomposeLeadChanged makes a later attempt of the email telling the head of a
+// change of lead (tellHead's, or addressCorrected's lead-changed) say what stands when
+// it goes. Written with the change it tells of, it named the lead that change made:
+// tried again after another change of lead, which its own email tells them, it went
+// beside that email, naming as the lead someone who no longer was, and it is given
+// up; with no lead recorded then (erased at their request, none named since), which
+// no email tells, it says there is none.
+func (a *App) recomposeLeadChanged(ctx context.Context, d Delivery) (Delivery, error) {
+	if len(d.Message.To) != 1 || len(d.Content.Paragraphs) < 2 {
+		return d, nil
+	}
+	o, ok, err := a.orgs.Get(ctx, d.OrganisationID)
+	if err != nil || !ok || o.Withdrawn {
+		return d, err
+	}
+	first := d.Content.Paragraphs[0]
+	if o.Lead.Email == "" {
+		if strings.HasSuffix(first, noLeadNow) {
+			return d, nil
+		}
+		c := d.Content
+		c.Paragraphs = []string{o.Name + noLeadNow, fmt.Sprintf("You are told as the head of %s. If this was not meant, please tell ITSS.", o.Name)}
+		return a.composedAgain(d, d.Message.To[0], fmt.Sprintf("Technician Commitment: %s has no nominated lead", o.Name), c, d.Message.ICS)
+	}
+	said, now := strings.ToLower(first), strings.ToLower(o.Lead.Email)
+	if strings.Contains(said, ", at "+now+",") || strings.Contains(said, ", at "+now+".") || strings.Contains(said, " now has the address "+now+",") {
+		return d, nil
+	}
+	return d, superseded("%s's nominated lead has changed since; the email of that change tells them who it is", cmp.Or(o.Name, "the organisation"))
+}
+
 // dueNoLongerYours has e, which tells the lead before that the role passed on, carry
 // the cancellation of the open obligation's due date, which the reminders they were
 // sent put in their calendar, and say so. Their calendar feed's address stops

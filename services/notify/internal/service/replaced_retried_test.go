@@ -142,3 +142,60 @@ func TestALeadsAddressChangedEmailRetriedAfterAnotherChangeSaysWhatStandsNow(t *
 		})
 	}
 }
+
+// The email telling the head of a new lead, refused by the relay and tried again
+// after the lead changed again, named as the lead the one the first change made,
+// beside the email telling them of the later change: two emails, one untrue. Tried
+// again so, it is given up, the later change's email telling them who leads; with no
+// lead recorded since (none is told of), it says there is none.
+func TestTheHeadsEmailOfANewLeadRetriedAfterAnotherChangeSaysWhatStandsNow(t *testing.T) {
+	t.Parallel()
+	chris := events.Person{Name: "Chris Lee", Title: "Director", Email: "c.lee@exampleton.ac.uk"}
+	pat := events.Person{Name: "Pat Quinn", Title: "Provost", Email: "p.quinn@exampleton.ac.uk"}
+	cases := []struct {
+		name    string
+		second  events.Person
+		subject string
+		says    string
+	}{
+		{name: "another lead named since", second: pat,
+			subject: "Technician Commitment: Uni %s has a new nominated lead",
+			says:    "Uni %s's nominated lead for the Technician Commitment is now Pat Quinn, at p.quinn@exampleton.ac.uk, in place of Chris Lee."},
+		{name: "no lead recorded since", second: events.Person{Erased: true},
+			subject: "Technician Commitment: Uni %s has no nominated lead",
+			says:    "Uni %s has no nominated lead recorded now: please name one by telling ITSS who it is."},
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			h := start(t, 2, time.Date(2026, 11, 14, 9, 0, 0, 0, time.UTC))
+			org := fmt.Sprintf("headtoldagain%d", i)
+			h.onboard(org, civil.New(2026, 6, 14), civil.New(2026, 12, 14))
+			from := len(mailTo(h, leader.Email, 0))
+
+			h.clock.Set(at9(civil.New(2026, 11, 20))) // no reminder is due that day
+			h.box.tryLater(leader.Email)
+			h.publish(org, events.OrganisationContactsChangedV1{OrganisationID: org, Leader: leader, NominatedLead: chris})
+			h.waitFor(org)
+			waitFailed(h, org, leader.Email)
+			h.clock.Advance(time.Minute)
+			h.publish(org, events.OrganisationContactsChangedV1{OrganisationID: org, Leader: leader, NominatedLead: c.second})
+			h.waitFor(org)
+			h.box.tryLater()
+			h.clock.Advance(time.Hour)
+			h.runUntil(civil.New(2026, 11, 20))
+			h.runUntil(civil.New(2026, 11, 20))
+
+			got := mailTo(h, leader.Email, from)
+			if len(got) != 1 || got[0].Subject != fmt.Sprintf(c.subject, org) {
+				t.Fatalf("the head received %q, want %q once", subjects(got), fmt.Sprintf(c.subject, org))
+			}
+			checkSays(t, got[0], fmt.Sprintf(c.says, org))
+			for _, s := range []string{"c.lee@", "is now Chris Lee"} {
+				if strings.Contains(got[0].Text, s) || strings.Contains(got[0].HTMLBody, s) {
+					t.Errorf("the head's email says %q, which no longer stands:\n%s", s, got[0].Text)
+				}
+			}
+		})
+	}
+}
