@@ -68,6 +68,9 @@ func (a *App) SendSigninLink(ctx context.Context, cause string, l SigninLink) er
 	} else {
 		d.Status, d.LastError = StatusGivenUp, fmt.Sprintf("sign-in links are not retried (the person asks for another): %v", sendErr)
 	}
+	// Counted as deliver counts every other email: a link refused is an email given
+	// up, which TCEmailsGivenUp tells ops of.
+	a.metrics.Delivered(d.Kind, d.Status)
 	if err := a.deliveries.Record(context.WithoutCancel(ctx), d); err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-smtp"
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/itss/techcommit/libs/auth"
@@ -96,4 +97,39 @@ func TestSigninLinkIsSentOnceAndNotKeptInTheLog(t *testing.T) {
 	if n := len(h.box.all()); n != 1 {
 		t.Errorf("%d emails after a refused resend, want 1", n)
 	}
+}
+
+// A sign-in link the relay refuses is given up at once (links are not retried), and
+// was counted nowhere: not among the emails given up, so TCEmailsGivenUp, which reads
+// them as emails that failed for good, did not fire though the person got no link;
+// nor were the links sent counted among the emails sent. Both are counted now.
+func TestASigninLinkRefusedByTheRelayIsCountedAsGivenUp(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2027, 3, 1, 8, 0, 0, 0, time.UTC)
+	h := start(t, 1, now)
+	ctx := context.Background()
+	if _, err := bus.EnsureStream(ctx, h.env.JS, bus.StreamSpec{Name: events.StreamPortal, Subjects: []string{events.SubjectsPortal}}); err != nil {
+		t.Fatal(err)
+	}
+	const refused = "nobody@exampleton.ac.uk"
+	h.box.mu.Lock()
+	h.box.refuse = func(rcpt string) *smtp.SMTPError {
+		if rcpt == refused {
+			return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such mailbox"}
+		}
+		return nil
+	}
+	h.box.mu.Unlock()
+	for i, email := range []string{"lead@exampleton.ac.uk", refused} {
+		p := events.SigninLinkRequestedV1{Email: email, Name: "Sam Patel",
+			Link: fmt.Sprintf("https://portal.example.org/signin/link%d", i), ExpiresAt: now.Add(15 * time.Minute)}
+		data, _ := json.Marshal(p)
+		e := events.Envelope{ID: fmt.Sprintf("count-%d", i), Source: "/tc/portal", Type: p.EventType(), AggregateType: "signin", AggregateID: fmt.Sprintf("p-%d", i), Version: 1, Time: now, Data: data}
+		if _, err := h.env.JS.PublishMsg(ctx, bus.Message(e)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.waitForConsumer(events.StreamPortal, "notify-portal")
+	h.metricIs(1, "tc_notify_emails_sent_total", "kind", "signin-link")
+	h.metricIs(1, "tc_notify_emails_given_up_total", "kind", "signin-link")
 }
