@@ -269,6 +269,38 @@ func TestTheHTMLOfEveryPageIsChecked(t *testing.T) {
 	}
 }
 
+// TestAPageLoadedAgainUnchangedIsCheckedOnceAndReportedEachTime: the checker reads
+// each page's bytes once for the process (a journey loads many pages again, the reflow
+// test each at five widths), and its errors still fail the test for every address that
+// served them.
+func TestAPageLoadedAgainUnchangedIsCheckedOnceAndReportedEachTime(t *testing.T) {
+	if !haveHTMLChecker() {
+		t.Skip("no HTML checker (cd tools && npm ci; apt-get install default-jre-headless)")
+	}
+	s := newSite(t)
+	b := browsertest.New(t)
+	var before int
+	r := capture(t, func(tb testing.TB) {
+		c := b.WithTB(tb)
+		c.CheckEveryPage()
+		c.Open(s.URL + "/invalid?first")
+		c.CheckHTML()
+		before = browsertest.HTMLChecksMade()
+		c.Open(s.URL + "/invalid?second")
+		c.Open(s.URL + "/invalid?third")
+		c.CheckHTML()
+	})
+	if made := browsertest.HTMLChecksMade() - before; made != 0 {
+		t.Errorf("the same page loaded twice more was given to the checker %d times more, want none", made)
+	}
+	got := r.all()
+	for _, want := range []string{"/invalid?first, line", "/invalid?second, line", "/invalid?third, line"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the report lacks %q:\n%s", want, got)
+		}
+	}
+}
+
 func TestKeyboardOnlyJourney(t *testing.T) {
 	s := newSite(t)
 	b := browsertest.New(t)

@@ -12,3 +12,10 @@ func (b *Browser) WithTB(tb testing.TB) *Browser {
 
 // CheckHTML runs the HTML checker over the pages kept so far, as the test's end does.
 func (b *Browser) CheckHTML() { b.checkHTML() }
+
+// HTMLChecksMade is how many pages the process has given the HTML checker.
+func HTMLChecksMade() int {
+	checked.mu.Lock()
+	defer checked.mu.Unlock()
+	return checked.made
+}

@@ -3,6 +3,7 @@ package browsertest
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -167,7 +168,7 @@ func (b *Browser) htmlErrors() ([]string, error) {
 	}
 	var errs []string
 	for _, p := range kept {
-		messages, err := c.check(p.html)
+		messages, err := checkedPage(c, p.html)
 		if err != nil {
 			return nil, fmt.Errorf("the HTML checker, on %s: %w", p.url, err)
 		}
@@ -182,6 +183,40 @@ func (b *Browser) htmlErrors() ([]string, error) {
 	return errs, nil
 }
 
+// checked holds the checker's messages for each page the process has had checked,
+// by the digest of its bytes: the same HTML gets the same messages, so a page a
+// journey loads again unchanged (the reflow test loads every page at five widths;
+// two of its journeys' 142 pages were 66 different ones) is not checked twice.
+var checked struct {
+	mu       sync.Mutex
+	messages map[[sha256.Size]byte][]vnuMessage
+	made     int // pages given to the checker
+}
+
+// checkedPage is the checker's messages for page, from checked when the same bytes
+// were checked before.
+func checkedPage(c *vnuService, page []byte) ([]vnuMessage, error) {
+	key := sha256.Sum256(page)
+	checked.mu.Lock()
+	messages, ok := checked.messages[key]
+	checked.mu.Unlock()
+	if ok {
+		return messages, nil
+	}
+	messages, err := c.check(page)
+	if err != nil {
+		return nil, err
+	}
+	checked.mu.Lock()
+	defer checked.mu.Unlock()
+	checked.made++
+	if checked.messages == nil {
+		checked.messages = map[[sha256.Size]byte][]vnuMessage{}
+	}
+	checked.messages[key] = messages
+	return messages, nil
+}
+
 // vnuMessage is one message of the checker's JSON report.
 type vnuMessage struct {
 	Type, Message, Extract    string
@@ -192,7 +227,7 @@ type vnuMessage struct {
 // vnuService is the Nu Html Checker run as a web service on this machine, one for
 // the test process: the command-line checker run once per test started Java each
 // time, about 4 s of processor for each of some forty journeys, where the service,
-// once started, checks a page in a few milliseconds.
+// once started, checks a page in tens of milliseconds.
 type vnuService struct {
 	url  string
 	cmd  *exec.Cmd
@@ -276,7 +311,12 @@ func startVnu() (*vnuService, error) {
 	var out bytes.Buffer
 	// #nosec G204 -- the test harness runs the checker from the repository's tools, on
 	// this machine's loopback only.
-	cmd := exec.Command("java", "-Xss1024k", "-Dnu.validator.servlet.bind-address=127.0.0.1", "-cp", jar, "nu.validator.servlet.Main", port)
+	// Java compiles the checker with its first compiler only (TieredStopAtLevel=1):
+	// the optimising one cost more processor than it saved in a test run's few hundred
+	// pages (start and 142 pages: 21 s of processor, 11.5 s with the first compiler
+	// alone; 710 pages: 39.5 s against 25 s), on the 2 cores the browsers need. Its
+	// code takes more stack: at 1 MiB the schema's parser overflowed the main thread's.
+	cmd := exec.Command("java", "-Xss4m", "-XX:TieredStopAtLevel=1", "-Dnu.validator.servlet.bind-address=127.0.0.1", "-cp", jar, "nu.validator.servlet.Main", port)
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.SysProcAttr = endWithParent()
 	if err := cmd.Start(); err != nil {
