@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"html"
 	"image/png"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -298,6 +300,29 @@ func TestAPageLoadedAgainUnchangedIsCheckedOnceAndReportedEachTime(t *testing.T)
 		if !strings.Contains(got, want) {
 			t.Errorf("the report lacks %q:\n%s", want, got)
 		}
+	}
+}
+
+// TestTheHTMLCheckerStartsWhenItsPortIsTakenFirst: the checker is given a port that
+// was free when picked; when another process binds it first, the checker tries
+// another, where it used to end, failing every journey after it in the package.
+func TestTheHTMLCheckerStartsWhenItsPortIsTakenFirst(t *testing.T) {
+	if !haveHTMLChecker() {
+		t.Skip("no HTML checker (cd tools && npm ci; apt-get install default-jre-headless)")
+	}
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = taken.Close() }()
+	port := strconv.Itoa(taken.Addr().(*net.TCPAddr).Port)
+	url, stop, err := browsertest.StartHTMLCheckerOn(port)
+	if err != nil {
+		t.Fatalf("the checker did not start when its first port was taken: %v", err)
+	}
+	defer stop()
+	if strings.Contains(url, ":"+port+"/") {
+		t.Errorf("the checker answers on %s, the port another process holds", url)
 	}
 }
 

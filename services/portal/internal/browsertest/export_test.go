@@ -19,3 +19,23 @@ func HTMLChecksMade() int {
 	defer checked.mu.Unlock()
 	return checked.made
 }
+
+// StartHTMLCheckerOn starts a checker of its own on the first of ports that it can
+// bind, returning the address it answers on and a function that stops it.
+func StartHTMLCheckerOn(ports ...string) (url string, stop func(), err error) {
+	saved := freePort
+	defer func() { freePort = saved }()
+	freePort = func() (string, error) {
+		if len(ports) == 0 {
+			return saved()
+		}
+		p := ports[0]
+		ports = ports[1:]
+		return p, nil
+	}
+	svc, err := startVnu()
+	if err != nil {
+		return "", nil, err
+	}
+	return svc.url, svc.stop, nil
+}

@@ -297,27 +297,55 @@ func StopHTMLChecker() {
 	}
 }
 
+// vnuTries is how many ports startVnu tries: the port it picks is free when picked,
+// but the tests' servers and connections take ports all the while, and one may take
+// it before Java binds it (which then ends, "Address already in use", and every
+// journey after it failed).
+const vnuTries = 5
+
+// freePort picks a port on the loopback that nothing listens on, for the checker.
+var freePort = func() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer func() { _ = ln.Close() }()
+	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port), nil
+}
+
+// errPortTaken is startVnuOn's answer when another process bound the port first.
+var errPortTaken = errors.New("the port was taken")
+
 func startVnu() (*vnuService, error) {
 	jar, err := FindVnu()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errNoChecker, err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
+	for try := 1; ; try++ {
+		port, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		svc, err := startVnuOn(jar, port)
+		if errors.Is(err, errPortTaken) && try < vnuTries {
+			continue
+		}
+		return svc, err
 	}
-	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
-	_ = ln.Close()
-	var out bytes.Buffer
-	// #nosec G204 -- the test harness runs the checker from the repository's tools, on
-	// this machine's loopback only.
+}
+
+// startVnuOn starts the checker on port and waits until it answers.
+func startVnuOn(jar, port string) (*vnuService, error) {
+	out := &syncBuffer{}
 	// Java compiles the checker with its first compiler only (TieredStopAtLevel=1):
 	// the optimising one cost more processor than it saved in a test run's few hundred
 	// pages (start and 142 pages: 21 s of processor, 11.5 s with the first compiler
 	// alone; 710 pages: 39.5 s against 25 s), on the 2 cores the browsers need. Its
 	// code takes more stack: at 1 MiB the schema's parser overflowed the main thread's.
+	// #nosec G204 -- the test harness runs the checker from the repository's tools, on
+	// this machine's loopback only.
 	cmd := exec.Command("java", "-Xss4m", "-XX:TieredStopAtLevel=1", "-Dnu.validator.servlet.bind-address=127.0.0.1", "-cp", jar, "nu.validator.servlet.Main", port)
-	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = endWithParent()
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start the HTML checker: %w", err)
@@ -329,7 +357,9 @@ func startVnu() (*vnuService, error) {
 	}()
 	deadline := time.Now().Add(vnuStartLimit)
 	for {
-		if _, err := svc.check([]byte("<!DOCTYPE html><html lang=en><title>ready</title></html>")); err == nil {
+		// What takes the connection may be another process that took the port and
+		// never answers: the checker, once up, answers this page at once.
+		if _, err := svc.checkWithin([]byte("<!DOCTYPE html><html lang=en><title>ready</title></html>"), 5*time.Second); err == nil {
 			return svc, nil
 		} else if time.Now().After(deadline) {
 			svc.stop()
@@ -337,15 +367,41 @@ func startVnu() (*vnuService, error) {
 		}
 		select {
 		case <-svc.done:
+			if strings.Contains(out.String(), "Address already in use") {
+				return nil, fmt.Errorf("%w: port %s: %s", errPortTaken, port, out.String())
+			}
 			return nil, fmt.Errorf("the HTML checker ended as it started (%v): %s", svc.err, out.String())
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
 }
 
+// syncBuffer is what the checker's process writes, read while it runs.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
 // check gives the checker one page and returns its messages.
 func (s *vnuService) check(page []byte) ([]vnuMessage, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	return s.checkWithin(page, time.Minute)
+}
+
+// checkWithin is check waiting at most d for the answer.
+func (s *vnuService) checkWithin(page []byte, d time.Duration) ([]vnuMessage, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url, bytes.NewReader(page))
 	if err != nil {
