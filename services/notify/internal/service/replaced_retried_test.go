@@ -45,18 +45,7 @@ func TestALeadReplacedEmailRetriedAfterAnotherChangeNamesTheLeadNow(t *testing.T
 			h.onboard(org, civil.New(2026, 6, 14), civil.New(2026, 12, 14))
 			from := len(mailTo(h, lead.Email, 0))
 
-			h.clock.Set(at9(civil.New(2026, 11, 20))) // no reminder is due that day
-			h.box.tryLater(lead.Email)
-			h.publish(org, events.OrganisationContactsChangedV1{OrganisationID: org, Leader: leader, NominatedLead: chris})
-			h.waitFor(org)
-			waitFailed(h, org, lead.Email)
-			h.clock.Advance(time.Minute)
-			h.publish(org, events.OrganisationContactsChangedV1{OrganisationID: org, Leader: leader, NominatedLead: c.second})
-			h.waitFor(org)
-			h.box.tryLater()
-			h.clock.Advance(time.Hour)
-			h.runUntil(civil.New(2026, 11, 20))
-			h.runUntil(civil.New(2026, 11, 20))
+			refusedThenChangedAgain(h, org, lead.Email, chris, c.second)
 
 			kind := fmt.Sprintf("Technician Commitment: you are no longer Uni %s's nominated lead", org)
 			var got []received
@@ -69,11 +58,7 @@ func TestALeadReplacedEmailRetriedAfterAnotherChangeNamesTheLeadNow(t *testing.T
 				t.Fatalf("Sam Patel received %q, want the email telling them the role passed on, once (all: %q)", subjects(got), subjects(mailTo(h, lead.Email, from)))
 			}
 			checkSays(t, got[0], fmt.Sprintf(c.says, org))
-			for _, s := range c.not {
-				if strings.Contains(got[0].Text, s) || strings.Contains(got[0].HTMLBody, s) {
-					t.Errorf("the retried email says %q, the lead no longer:\n%s", s, got[0].Text)
-				}
-			}
+			saysNoneOf(t, got[0], c.not, "the retried email says %q, the lead no longer:\n%s")
 		})
 	}
 }
@@ -116,29 +101,14 @@ func TestALeadsAddressChangedEmailRetriedAfterAnotherChangeSaysWhatStandsNow(t *
 			h.onboard(org, civil.New(2026, 6, 14), civil.New(2026, 12, 14))
 			from := len(mailTo(h, lead.Email, 0))
 
-			h.clock.Set(at9(civil.New(2026, 11, 20))) // no reminder is due that day
-			h.box.tryLater(lead.Email)
-			h.publish(org, events.OrganisationContactsChangedV1{OrganisationID: org, Leader: leader, NominatedLead: moved})
-			h.waitFor(org)
-			waitFailed(h, org, lead.Email)
-			h.clock.Advance(time.Minute)
-			h.publish(org, events.OrganisationContactsChangedV1{OrganisationID: org, Leader: leader, NominatedLead: c.second})
-			h.waitFor(org)
-			h.box.tryLater()
-			h.clock.Advance(time.Hour)
-			h.runUntil(civil.New(2026, 11, 20))
-			h.runUntil(civil.New(2026, 11, 20))
+			refusedThenChangedAgain(h, org, lead.Email, moved, c.second)
 
 			got := mailTo(h, lead.Email, from)
 			if len(got) != 1 || got[0].Subject != fmt.Sprintf(c.subject, org) {
 				t.Fatalf("Sam Patel's earlier address received %q, want %q once", subjects(got), fmt.Sprintf(c.subject, org))
 			}
 			checkSays(t, got[0], fmt.Sprintf(c.says, org))
-			for _, s := range c.not {
-				if strings.Contains(got[0].Text, s) || strings.Contains(got[0].HTMLBody, s) {
-					t.Errorf("the retried email says %q, which no longer stands:\n%s", s, got[0].Text)
-				}
-			}
+			saysNoneOf(t, got[0], c.not, "the retried email says %q, which no longer stands:\n%s")
 		})
 	}
 }
@@ -173,29 +143,43 @@ func TestTheHeadsEmailOfANewLeadRetriedAfterAnotherChangeSaysWhatStandsNow(t *te
 			h.onboard(org, civil.New(2026, 6, 14), civil.New(2026, 12, 14))
 			from := len(mailTo(h, leader.Email, 0))
 
-			h.clock.Set(at9(civil.New(2026, 11, 20))) // no reminder is due that day
-			h.box.tryLater(leader.Email)
-			h.publish(org, events.OrganisationContactsChangedV1{OrganisationID: org, Leader: leader, NominatedLead: chris})
-			h.waitFor(org)
-			waitFailed(h, org, leader.Email)
-			h.clock.Advance(time.Minute)
-			h.publish(org, events.OrganisationContactsChangedV1{OrganisationID: org, Leader: leader, NominatedLead: c.second})
-			h.waitFor(org)
-			h.box.tryLater()
-			h.clock.Advance(time.Hour)
-			h.runUntil(civil.New(2026, 11, 20))
-			h.runUntil(civil.New(2026, 11, 20))
+			refusedThenChangedAgain(h, org, leader.Email, chris, c.second)
 
 			got := mailTo(h, leader.Email, from)
 			if len(got) != 1 || got[0].Subject != fmt.Sprintf(c.subject, org) {
 				t.Fatalf("the head received %q, want %q once", subjects(got), fmt.Sprintf(c.subject, org))
 			}
 			checkSays(t, got[0], fmt.Sprintf(c.says, org))
-			for _, s := range []string{"c.lee@", "is now Chris Lee"} {
-				if strings.Contains(got[0].Text, s) || strings.Contains(got[0].HTMLBody, s) {
-					t.Errorf("the head's email says %q, which no longer stands:\n%s", s, got[0].Text)
-				}
-			}
+			saysNoneOf(t, got[0], []string{"c.lee@", "is now Chris Lee"}, "the head's email says %q, which no longer stands:\n%s")
 		})
+	}
+}
+
+// refusedThenChangedAgain has the relay refuse, for now, the email the lead's change
+// to first sends to refusedTo; then the lead changes again, to second, and the email
+// is tried again, on a day no reminder is due.
+func refusedThenChangedAgain(h *harness, org, refusedTo string, first, second events.Person) {
+	h.clock.Set(at9(civil.New(2026, 11, 20))) // no reminder is due that day
+	h.box.tryLater(refusedTo)
+	h.publish(org, events.OrganisationContactsChangedV1{OrganisationID: org, Leader: leader, NominatedLead: first})
+	h.waitFor(org)
+	waitFailed(h, org, refusedTo)
+	h.clock.Advance(time.Minute)
+	h.publish(org, events.OrganisationContactsChangedV1{OrganisationID: org, Leader: leader, NominatedLead: second})
+	h.waitFor(org)
+	h.box.tryLater()
+	h.clock.Advance(time.Hour)
+	h.runUntil(civil.New(2026, 11, 20))
+	h.runUntil(civil.New(2026, 11, 20))
+}
+
+// saysNoneOf fails t for each of words the email says, in its text or its HTML:
+// what no longer stands. format says so, with %q for the words and %s for the text.
+func saysNoneOf(t *testing.T, m received, words []string, format string) {
+	t.Helper()
+	for _, s := range words {
+		if strings.Contains(m.Text, s) || strings.Contains(m.HTMLBody, s) {
+			t.Errorf(format, s, m.Text)
+		}
 	}
 }
