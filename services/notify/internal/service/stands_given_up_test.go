@@ -71,14 +71,7 @@ func TestAnEmailOvertakenIsNotCountedAsGivenUp(t *testing.T) {
 			t.Parallel()
 			h := start(t, 2, time.Date(2026, 11, 14, 9, 0, 0, 0, time.UTC))
 			org := fmt.Sprintf("overtaken%d", i)
-			h.onboard(org, civil.New(2026, 6, 14), civil.New(2026, 12, 14))
-			h.sweepOn(civil.New(2026, 11, 14))
-			h.clock.Set(at9(civil.New(2026, 12, 6)))
-			h.box.tryLater(chris.Email)
-			h.publish(org, events.OrganisationContactsChangedV1{OrganisationID: org, Leader: leader, NominatedLead: chris})
-			h.waitFor(org)
-			waitFailed(h, org, chris.Email)
-			h.runUntil(civil.New(2026, 12, 6))
+			namedAndRefusedForNow(h, org, chris)
 			h.box.tryLater()
 			c.then(h, org)
 
@@ -130,14 +123,7 @@ func TestALeadNamedEmailRefusedForNowAsTheDaysReminderAndGivenUpLaterIsLoggedAsR
 			t.Parallel()
 			h := start(t, 2, time.Date(2026, 11, 14, 9, 0, 0, 0, time.UTC))
 			org := fmt.Sprintf("nlrefusedlater%d", i)
-			h.onboard(org, civil.New(2026, 6, 14), civil.New(2026, 12, 14))
-			h.sweepOn(civil.New(2026, 11, 14))
-			h.clock.Set(at9(civil.New(2026, 12, 6)))
-			h.box.tryLater(chris.Email)
-			h.publish(org, events.OrganisationContactsChangedV1{OrganisationID: org, Leader: leader, NominatedLead: chris})
-			h.waitFor(org)
-			waitFailed(h, org, chris.Email)
-			h.runUntil(civil.New(2026, 12, 6))
+			namedAndRefusedForNow(h, org, chris)
 
 			// 7 December: the 7-day step is due; the email goes as its reminder, and
 			// the relay refuses it for now; the email's own entry is given up as going

@@ -29,14 +29,7 @@ func TestALeadNamedEmailRefusedForGoodWhileAnotherReplicaRetriesItIsLoggedAsRefu
 	h := start(t, 2, time.Date(2026, 11, 14, 9, 0, 0, 0, time.UTC))
 	chris := events.Person{Name: "Chris Lee", Email: "c.lee@exampleton.ac.uk"}
 	org := "nlrefusedrace"
-	h.onboard(org, civil.New(2026, 6, 14), civil.New(2026, 12, 14))
-	h.sweepOn(civil.New(2026, 11, 14))
-	h.clock.Set(at9(civil.New(2026, 12, 6)))
-	h.box.tryLater(chris.Email)
-	h.publish(org, events.OrganisationContactsChangedV1{OrganisationID: org, Leader: leader, NominatedLead: chris})
-	h.waitFor(org)
-	waitFailed(h, org, chris.Email)
-	h.runUntil(civil.New(2026, 12, 6))
+	namedAndRefusedForNow(h, org, chris)
 
 	holding, release := make(chan struct{}), make(chan struct{})
 	var once, released sync.Once

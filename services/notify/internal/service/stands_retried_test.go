@@ -138,14 +138,7 @@ func TestTheSweepCountsALeadNamedEmailSentAsTheDaysReminder(t *testing.T) {
 	h := start(t, 2, time.Date(2026, 11, 14, 9, 0, 0, 0, time.UTC))
 	chris := events.Person{Name: "Chris Lee", Email: "c.lee@exampleton.ac.uk"}
 	org := "nlcount"
-	h.onboard(org, civil.New(2026, 6, 14), civil.New(2026, 12, 14))
-	h.sweepOn(civil.New(2026, 11, 14))
-	h.clock.Set(at9(civil.New(2026, 12, 6)))
-	h.box.tryLater(chris.Email)
-	h.publish(org, events.OrganisationContactsChangedV1{OrganisationID: org, Leader: leader, NominatedLead: chris})
-	h.waitFor(org)
-	waitFailed(h, org, chris.Email)
-	h.runUntil(civil.New(2026, 12, 6))
+	namedAndRefusedForNow(h, org, chris)
 	h.box.tryLater()
 	before := 0.0
 	for _, c := range h.clients {
@@ -202,14 +195,7 @@ func TestALeadNamedEmailRefusedForGoodAsTheDaysReminderIsLoggedAsRefused(t *test
 	h := start(t, 2, time.Date(2026, 11, 14, 9, 0, 0, 0, time.UTC))
 	chris := events.Person{Name: "Chris Lee", Email: "c.lee@exampleton.ac.uk"}
 	org := "nlrefused"
-	h.onboard(org, civil.New(2026, 6, 14), civil.New(2026, 12, 14))
-	h.sweepOn(civil.New(2026, 11, 14))
-	h.clock.Set(at9(civil.New(2026, 12, 6)))
-	h.box.tryLater(chris.Email)
-	h.publish(org, events.OrganisationContactsChangedV1{OrganisationID: org, Leader: leader, NominatedLead: chris})
-	h.waitFor(org)
-	waitFailed(h, org, chris.Email)
-	h.runUntil(civil.New(2026, 12, 6))
+	namedAndRefusedForNow(h, org, chris)
 	h.box.mu.Lock()
 	h.box.refuse = func(rcpt string) *smtp.SMTPError {
 		if rcpt == chris.Email {
@@ -434,4 +420,19 @@ func TestALeadNamedEmailResentOnALaterDayFollowsThatDaysReminder(t *testing.T) {
 			}
 		})
 	}
+}
+
+// namedAndRefusedForNow onboards org (its form due on 14 December) and sweeps on 14
+// November; on Sunday 6 December, the day before the 7-day reminder, it names
+// person its lead, whose email the relay refuses for now: the email waits to be
+// tried again, which falls on the day of that reminder.
+func namedAndRefusedForNow(h *harness, org string, person events.Person) {
+	h.onboard(org, civil.New(2026, 6, 14), civil.New(2026, 12, 14))
+	h.sweepOn(civil.New(2026, 11, 14))
+	h.clock.Set(at9(civil.New(2026, 12, 6)))
+	h.box.tryLater(person.Email)
+	h.publish(org, events.OrganisationContactsChangedV1{OrganisationID: org, Leader: leader, NominatedLead: person})
+	h.waitFor(org)
+	waitFailed(h, org, person.Email)
+	h.runUntil(civil.New(2026, 12, 6))
 }
