@@ -269,16 +269,27 @@ func (a Auth) portalProblems() []error {
 	if a.PortalIssuer == a.Issuer {
 		errs = append(errs, fmt.Errorf("AUTH_PORTAL_ISSUER %q must differ from AUTH_ISSUER", a.PortalIssuer))
 	}
-	if err := ExactAddressProblem("AUTH_PORTAL_JWKS_URL", a.PortalJWKSURL); err != nil {
-		return append(errs, err)
-	}
-	switch u, err := url.Parse(a.PortalJWKSURL); {
-	case err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https"):
-		errs = append(errs, fmt.Errorf("AUTH_PORTAL_JWKS_URL %q must be an https:// URL", WithoutPassword(a.PortalJWKSURL)))
-	case u.Scheme == "http" && (!a.AllowInsecureJWKS || !OnThisMachine(u.Hostname())):
-		errs = append(errs, fmt.Errorf("AUTH_PORTAL_JWKS_URL %q must be https:// (plain http:// only with AUTH_ALLOW_INSECURE_JWKS=true, and only to this machine, for a local development stack)", WithoutPassword(a.PortalJWKSURL)))
+	if err := jwksProblem("AUTH_PORTAL_JWKS_URL", a.PortalJWKSURL, a.AllowInsecureJWKS); err != nil {
+		errs = append(errs, err)
 	}
 	return errs
+}
+
+// jwksProblem says why addr, the key set's address in setting key, cannot be used:
+// spaces about it, not an http(s) address, or plain http:// other than to this
+// machine with insecure allowed. Keys fetched in the clear can be replaced on the
+// way, and with them every token the service accepts.
+func jwksProblem(key, addr string, allowInsecure bool) error {
+	if err := ExactAddressProblem(key, addr); err != nil {
+		return err
+	}
+	switch u, err := url.Parse(addr); {
+	case err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https"):
+		return fmt.Errorf("%s %q must be an https:// URL", key, WithoutPassword(addr))
+	case u.Scheme == "http" && (!allowInsecure || !OnThisMachine(u.Hostname())):
+		return fmt.Errorf("%s %q must be https:// (plain http:// only with AUTH_ALLOW_INSECURE_JWKS=true, and only to this machine, for a local development stack)", key, WithoutPassword(addr))
+	}
+	return nil
 }
 
 // OnThisMachine says whether host (a name or an address, no port) is this machine:
@@ -342,16 +353,8 @@ func (p Platform) Validate() error {
 	errs = append(errs, p.Mongo.Problems()...)
 	errs = append(errs, p.NATS.Problems()...)
 	if required("AUTH_JWKS_URL", p.Auth.JWKSURL) {
-		exact := ExactAddressProblem("AUTH_JWKS_URL", p.Auth.JWKSURL)
-		switch u, err := url.Parse(p.Auth.JWKSURL); {
-		case exact != nil:
-			errs = append(errs, exact)
-		case err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https"):
-			errs = append(errs, fmt.Errorf("AUTH_JWKS_URL %q must be an https:// URL", WithoutPassword(p.Auth.JWKSURL)))
-		case u.Scheme == "http" && (!p.Auth.AllowInsecureJWKS || !OnThisMachine(u.Hostname())):
-			// Keys fetched in the clear can be replaced on the way, and with them
-			// every token the service accepts.
-			errs = append(errs, fmt.Errorf("AUTH_JWKS_URL %q must be https:// (plain http:// only with AUTH_ALLOW_INSECURE_JWKS=true, and only to this machine, for a local development stack)", WithoutPassword(p.Auth.JWKSURL)))
+		if err := jwksProblem("AUTH_JWKS_URL", p.Auth.JWKSURL, p.Auth.AllowInsecureJWKS); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	required("AUTH_ISSUER", p.Auth.Issuer)
