@@ -375,10 +375,10 @@ func (a *App) endsOfTheDay(ctx context.Context, day Delivery) error {
 			continue
 		}
 		full, ok, err := a.deliveries.Get(ctx, d.Key)
-		if err != nil || !ok || full.LastError != goes {
-			if err != nil {
-				return err
-			}
+		if err != nil {
+			return err
+		}
+		if !ok || full.LastError != goes {
 			continue
 		}
 		full.LastError, full.UpdatedAt = tookTheDay(day).Error(), a.clock.Now()
