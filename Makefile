@@ -13,7 +13,6 @@ export GOTOOLCHAIN := go1.27.3
 # The race detector needs cgo: the one recipe that uses it turns it on for itself.
 export CGO_ENABLED := 0
 BIN          := $(CURDIR)/bin
-comma        := ,
 # Every module of the workspace, in the order they build. deploy and bench are modules
 # of their own outside it (GOWORK=off), so that what they need (Kustomize, the NATS
 # server's config parser at its newest, vegeta) does not move the services' versions.
@@ -103,6 +102,7 @@ test-modules: ## Run every module's tests (libs with -race), deploy's and bench'
 	done; \
 	echo "== reliability (run beside services/portal)"; \
 	rc=0; wait "$$relpid" || rc=$$?; cat "$$rel"; rm -f "$$rel"; exit $$rc
+	@# The benchmark's own code (its reports, its sums) is tested too; make bench runs it.
 	@laneb=$$(mktemp); \
 	( set -e; \
 	  echo "== deploy"; (cd deploy && GOWORK=off $(GO) test -count=1 ./...); \
@@ -112,7 +112,7 @@ test-modules: ## Run every module's tests (libs with -race), deploy's and bench'
 	rc=0; for m in $(TAIL_A); do \
 	  echo "== $$m"; (cd $$m && $(GO) test -count=1 ./...) || { rc=$$?; break; }; \
 	done; \
-	echo "== deploy, bench$(if $(filter yes,$(TAIL_FUZZ)),$(comma) fuzz) (run beside $(TAIL_A))"; \
+	echo "== the second lane, run beside $(TAIL_A):"; \
 	wait "$$lanebpid" || rc=$$?; cat "$$laneb"; rm -f "$$laneb"; exit $$rc
 
 .PHONY: fuzz
