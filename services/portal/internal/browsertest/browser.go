@@ -21,6 +21,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -337,6 +338,11 @@ func (b *Browser) Screenshot(path string) {
 	png, err := run(b, chromedp.FullScreenshot(100))
 	if err != nil {
 		b.tb.Fatalf("browsertest: screenshot: %v", err)
+	}
+	// The directory is made when missing, as the README's -all-screenshots into
+	// another directory is typed.
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		b.tb.Fatalf("browsertest: write screenshot: %v", err)
 	}
 	if err := os.WriteFile(path, png, 0o600); err != nil {
 		b.tb.Fatalf("browsertest: write screenshot: %v", err)

@@ -384,7 +384,9 @@ func TestPointerJourneyAndScreenshot(t *testing.T) {
 		t.Errorf("a fresh form has %q in it", got)
 	}
 
-	path := filepath.Join(t.TempDir(), "form.png")
+	// Into a directory not made yet, as the README's -all-screenshots with another
+	// directory is typed: the journeys' first picture failed on "no such file".
+	path := filepath.Join(t.TempDir(), "pictures", "form.png")
 	b.Screenshot(path)
 	raw, err := os.ReadFile(path)
 	if err != nil {
